@@ -1,0 +1,34 @@
+# Yordam: `make run` serves the app with demo data on http://127.0.0.1:5000; `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export PORT
+
+.PHONY: run test install db demo lint clean
+
+$(BIN)/yordam: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/yordam
+
+db: install
+	$(BIN)/yordam db upgrade
+
+demo: db
+	$(BIN)/yordam demo load
+
+run: demo
+	$(BIN)/yordam serve --port $(PORT)
+
+lint: install
+	$(BIN)/yordam workflows lint
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

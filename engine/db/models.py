@@ -1,0 +1,243 @@
+"""Tables. The case's process state is one JSON document; tasks, timers and audit are projections beside it."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which drops zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class OrgUnit(Base):
+    """Region (viloyat) → district or city (tuman/shahar, one centre each) → mahalla."""
+
+    __tablename__ = "org_units"
+    __table_args__ = (CheckConstraint("kind in ('region', 'district', 'mahalla')", name="ck_org_units_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    calendar: Mapped[str | None] = mapped_column(String(8))  # jurisdiction code of a district: UZ, KZ, KG
+
+    parent: Mapped["OrgUnit | None"] = relationship(remote_side="OrgUnit.id")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(
+        "role in ('social_worker', 'supervisor', 'center_head', 'specialist', 'methodologist', 'admin')",
+        name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="uz")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    mahallas: Mapped[list["OrgUnit"]] = relationship(secondary="user_mahallas", order_by="OrgUnit.name")
+
+
+class UserMahalla(Base):
+    __tablename__ = "user_mahallas"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    mahalla_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Person(Base):
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    search_key: Mapped[str] = mapped_column(String(400), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+    members: Mapped[list["HouseholdMember"]] = relationship(order_by="HouseholdMember.position")
+
+
+class HouseholdMember(Base):
+    __tablename__ = "household_members"
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    person: Mapped[Person] = relationship()
+
+
+class DefinitionVersion(Base):
+    """A published, immutable set of BPMN, DMN and form files; cases stay on the version they started on."""
+
+    __tablename__ = "definition_versions"
+    __table_args__ = (UniqueConstraint("process_id", "version", name="uq_definition_versions_number"),
+                      UniqueConstraint("process_id", "content_hash", name="uq_definition_versions_hash"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict]
+    spec_json: Mapped[str] = mapped_column(Text)
+    stages: Mapped[list]
+    note: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime]
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def key(self) -> str:
+        return f"{self.process_id}@{self.content_hash[:16]}"
+
+
+CASE_STATUSES = ("open", "closed")
+RISK_LEVELS = ("none", "low", "medium", "high")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("status in ('open', 'closed')", name="ck_cases_status"),
+        CheckConstraint("risk_level in ('none', 'low', 'medium', 'high')", name="ck_cases_risk_level"),
+        CheckConstraint("subject_kind in ('person', 'household')", name="ck_cases_subject_kind"),
+        Index("ix_cases_district_status", "district_id", "status"),
+        Index("ix_cases_owner_status", "owner_id", "status"),
+        Index("ix_cases_next_timer", "next_timer_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    subject_name: Mapped[str] = mapped_column(String(200))
+    search_key: Mapped[str] = mapped_column(String(2000), index=True)
+    mahalla_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    categories: Mapped[list] = mapped_column(default=list)
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"), index=True)
+    state: Mapped[str] = mapped_column(Text, default="")
+    next_timer_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    person: Mapped[Person | None] = relationship()
+    household: Mapped[Household | None] = relationship()
+    mahalla: Mapped[OrgUnit] = relationship(foreign_keys=[mahalla_id])
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    definition_version: Mapped[DefinitionVersion] = relationship()
+
+
+TASK_STATES = ("open", "completed", "cancelled")
+
+
+class Task(Base):
+    """Projection of a human task: what inboxes and queues query. The state document stays the truth."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("state in ('open', 'completed', 'cancelled')", name="ck_tasks_state"),
+        Index("ix_tasks_assignee_state", "assignee_id", "state"),
+        Index("ix_tasks_queue", "role", "district_id", "state"),
+        Index("ix_tasks_case_state", "case_id", "state"),
+        Index("ix_tasks_due", "state", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    mahalla_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    draft: Mapped[dict | None]
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    case: Mapped[Case] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class AuditEvent(Base):
+    """Who did what, when. Rows are only ever inserted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    details: Mapped[dict] = mapped_column(default=dict)
+
+    actor: Mapped[User | None] = relationship()

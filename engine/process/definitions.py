@@ -1,0 +1,355 @@
+"""Definition sets: BPMN + DMN + form files that are parsed, validated, linted and compiled together.
+
+A set compiles to a ``CompiledDefinition`` whose ``spec_json`` is what a published version stores: the
+restored spec is cached per version by the runtime, never re-parsed per request (brief §8.3).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+
+from forms import FormDefinition, FormDefinitionError
+
+from ..errors import DefinitionInvalid
+from .scripting import ScriptCompileError, compile_expression, compile_script
+from .serialization import spec_to_json
+from .xml import UnsafeXML, parse_xml
+
+ROLES = ("social_worker", "supervisor", "center_head", "specialist")
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+_HUMAN_TASKS = ("userTask", "manualTask")
+_UNQUOTED_TIMER = re.compile(r"^\s*(R\d*/|P\d|PT\d|P\d+W|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+_DUNDER = re.compile(r"(^|[^\w])_\w*")
+_FORM_SUFFIX = ".form.json"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    rule: str
+    element_id: str | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self):
+        where = self.file + (f":{self.line}" if self.line else "")
+        element = f" [{self.element_id}]" if self.element_id else ""
+        hint = f" — {self.hint}" if self.hint else ""
+        return f"{where}{element}: {self.message}{hint}"
+
+    def as_dict(self):
+        return {"file": self.file, "line": self.line, "element_id": self.element_id, "rule": self.rule,
+                "message": self.message, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    bpmn_id: str
+    title: str
+    lane: str | None
+    form_key: str | None
+    stage: str | None
+    properties: dict
+
+
+@dataclass
+class CompiledDefinition:
+    process_id: str
+    content_hash: str
+    files: dict[str, str]
+    spec_json: str
+    user_tasks: dict[str, UserTaskInfo]
+    stages: list[str]
+    forms: dict[str, FormDefinition] = field(repr=False)
+
+
+def read_definition_files(*folders: Path) -> dict[str, str]:
+    """Collect the BPMN, DMN and form files of the shipped default set, keyed by file name."""
+    files = {}
+    for folder in folders:
+        for path in sorted(Path(folder).iterdir()):
+            if path.suffix in (".bpmn", ".dmn") or path.name.endswith(_FORM_SUFFIX):
+                files[path.name] = path.read_text(encoding="utf-8")
+    return files
+
+
+def content_hash(files: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def compile_definition(files: dict[str, str], process_id: str = "case_management") -> CompiledDefinition:
+    """Parse, validate, lint and compile a definition set. Raises ``DefinitionInvalid`` listing every problem."""
+    problems, trees, forms = _load(files)
+    if not problems:
+        problems += lint(trees, forms)
+    spec_json = None
+    if not problems:
+        spec_json, parse_problems = _parse_with_spiff(trees, process_id)
+        problems += parse_problems
+    if problems:
+        raise DefinitionInvalid(f"The definition has {len(problems)} problem(s): {problems[0]}", problems)
+    bpmn_roots = {name: root for name, root in trees.items() if name.endswith(".bpmn")}
+    return CompiledDefinition(
+        process_id=process_id, content_hash=content_hash(files), files=dict(files), spec_json=spec_json,
+        user_tasks=_user_tasks(bpmn_roots), stages=_stage_order(bpmn_roots, process_id), forms=forms)
+
+
+def check_definition(files: dict[str, str], process_id: str = "case_management") -> list[Problem]:
+    """Every problem of a set, without raising (for ``yordam workflows lint`` and the workbench)."""
+    try:
+        compile_definition(files, process_id)
+    except DefinitionInvalid as err:
+        return err.problems
+    return []
+
+
+def _load(files):
+    problems, trees, forms = [], {}, {}
+    for name, text in sorted(files.items()):
+        if name.endswith(_FORM_SUFFIX):
+            try:
+                forms[name[: -len(_FORM_SUFFIX)]] = FormDefinition.from_json(text, key=name[: -len(_FORM_SUFFIX)])
+            except FormDefinitionError as err:
+                problems.append(Problem(name, str(err), "form", hint="fix the form definition"))
+        elif name.endswith((".bpmn", ".dmn")):
+            try:
+                trees[name] = parse_xml(text)
+            except UnsafeXML as err:
+                problems.append(Problem(name, str(err), "xml", line=err.line))
+        else:
+            problems.append(Problem(name, "unknown file type (expected .bpmn, .dmn or .form.json)", "file"))
+    if not any(n.endswith(".bpmn") for n in trees) and not problems:
+        problems.append(Problem("(set)", "the set has no BPMN file", "file"))
+    return problems, trees, forms
+
+
+def _parse_with_spiff(trees, process_id):
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    problems = []
+    for name, root in trees.items():
+        try:
+            if name.endswith(".bpmn"):
+                parser.add_bpmn_xml(root, filename=name)
+            else:
+                parser.add_dmn_xml(root, filename=name)
+        except ValidationException as err:
+            problems.append(_validation_problem(err, name))
+    if problems:
+        return None, problems
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as err:
+        return None, [_validation_problem(err, err.file_name or "(set)")]
+    except SpiffWorkflowException as err:
+        return None, [Problem("(set)", str(err), "bpmn")]
+    return spec_to_json(spec, subprocess_specs), []
+
+
+def _validation_problem(err, name):
+    return Problem(err.file_name or name, str(err).rstrip(". "), "schema", element_id=err.id or None,
+                   line=err.line_number or None, hint="the file does not follow the BPMN/DMN schema")
+
+
+# --- lint ------------------------------------------------------------------------------------------------
+
+def lint(trees: dict, forms: dict) -> list[Problem]:
+    """Yordam's own rules, beyond the XML schema. Each problem names its file, element, line and a fix."""
+    problems = []
+    for name, root in trees.items():
+        if name.endswith(".bpmn"):
+            problems += _lint_user_tasks(name, root, forms)
+            problems += _lint_scripts(name, root)
+            problems += _lint_timers(name, root)
+            problems += _lint_event_gateways(name, root)
+        else:
+            problems += _lint_dmn(name, root)
+    return problems
+
+
+def _lanes(root) -> dict[str, str]:
+    lanes = {}
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            lanes[(ref.text or "").strip()] = lane.get("name")
+    return lanes
+
+
+def _properties(element) -> dict[str, str]:
+    return {p.get("name"): p.get("value") for p in
+            element.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+
+
+def _human_tasks(root):
+    for tag in _HUMAN_TASKS:
+        yield from root.iterfind(f".//bpmn:{tag}", NS)
+
+
+def _lint_user_tasks(name, root, forms):
+    problems, lanes = [], _lanes(root)
+    for task in _human_tasks(root):
+        tid, line, props = task.get("id"), task.sourceline, _properties(task)
+        lane = lanes.get(tid)
+        if lane is None:
+            problems.append(Problem(name, f"user task '{tid}' is in no lane", "lane", tid, line,
+                                    "put it in a lane named after a role: " + ", ".join(ROLES)))
+        elif lane not in ROLES:
+            problems.append(Problem(name, f"user task '{tid}' is in lane '{lane}', which is not a role", "lane", tid,
+                                    line, "name the lane after a role: " + ", ".join(ROLES)))
+        form_key = props.get("formKey")
+        if not form_key:
+            problems.append(Problem(name, f"user task '{tid}' has no formKey property", "form", tid, line,
+                                    "add the property formKey naming a form of this set"))
+        elif form_key not in forms:
+            problems.append(Problem(name, f"user task '{tid}' uses form '{form_key}', which the set does not have",
+                                    "form", tid, line, f"add {form_key}{_FORM_SUFFIX} or use one of: "
+                                    + ", ".join(sorted(forms))))
+        if not props.get("stage"):
+            problems.append(Problem(name, f"user task '{tid}' has no stage property", "stage", tid, line,
+                                    "add the property stage (identification, assessment, planning, ...)"))
+    return problems
+
+
+def _owner_id(element):
+    while element is not None and element.get("id") is None:
+        element = element.getparent()
+    return element.get("id") if element is not None else None
+
+
+def _lint_scripts(name, root):
+    problems = []
+    sources = [(el, compile_script, "script") for el in root.iterfind(".//bpmn:scriptTask/bpmn:script", NS)]
+    sources += [(el, compile_script, "script") for el in root.iterfind(".//spiffworkflow:preScript", NS)]
+    sources += [(el, compile_script, "script") for el in root.iterfind(".//spiffworkflow:postScript", NS)]
+    sources += [(el, compile_expression, "condition")
+                for el in root.iterfind(".//bpmn:conditionExpression", NS)]
+    for element, compiler, kind in sources:
+        text = element.text or ""
+        if not text.strip():
+            problems.append(Problem(name, f"empty {kind}", kind, _owner_id(element), element.sourceline))
+            continue
+        try:
+            compiler(text)
+        except (ScriptCompileError, SyntaxError) as err:
+            problems.append(Problem(name, f"the {kind} does not compile: {err}", kind, _owner_id(element),
+                                    element.sourceline, "scripts are restricted Python: no imports, no names "
+                                    "starting with _"))
+    return problems
+
+
+def _lint_timers(name, root):
+    problems = []
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for element in root.iterfind(f".//bpmn:{tag}", NS):
+            text = (element.text or "").strip()
+            eid = _owner_id(element.getparent())
+            if _UNQUOTED_TIMER.match(text):
+                problems.append(Problem(name, f"the timer expression {text} is not quoted", "timer", eid,
+                                        element.sourceline, f'write it as a string: "{text}"'))
+                continue
+            try:
+                compile_expression(text)
+            except (ScriptCompileError, SyntaxError) as err:
+                problems.append(Problem(name, f"the timer expression does not compile: {err}", "timer", eid,
+                                        element.sourceline))
+    return problems
+
+
+def _lint_event_gateways(name, root):
+    """SpiffWorkflow 3.2 gives every timer behind one event-based gateway the same due time (brief §0.9)."""
+    problems = []
+    targets = {f.get("id"): f.get("targetRef") for f in root.iterfind(".//bpmn:sequenceFlow", NS)}
+    by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    for gateway in root.iterfind(".//bpmn:eventBasedGateway", NS):
+        timers = 0
+        for out in gateway.iterfind("bpmn:outgoing", NS):
+            target = by_id.get(targets.get((out.text or "").strip()))
+            if target is not None and target.find("bpmn:timerEventDefinition", NS) is not None:
+                timers += 1
+        if timers > 1:
+            problems.append(Problem(name, f"event-based gateway '{gateway.get('id')}' waits on {timers} timers",
+                                    "timer", gateway.get("id"), gateway.sourceline,
+                                    "keep at most one timer after an event-based gateway"))
+    return problems
+
+
+def _lint_dmn(name, root):
+    problems = []
+    for table in root.iter("{*}decisionTable"):
+        policy = table.get("hitPolicy", "UNIQUE")
+        if policy not in ("UNIQUE", "COLLECT"):
+            problems.append(Problem(name, f"hit policy {policy} is not supported", "dmn", _owner_id(table),
+                                    table.sourceline, "use UNIQUE or COLLECT"))
+    for cell in root.iter("{*}text"):
+        if _DUNDER.search(cell.text or ""):
+            problems.append(Problem(name, f"the cell {cell.text.strip()!r} uses a name starting with _", "dmn",
+                                    _owner_id(cell), cell.sourceline, "names starting with _ are not allowed"))
+    return problems
+
+
+# --- introspection used by services -------------------------------------------------------------------------
+
+def _user_tasks(bpmn_roots) -> dict[str, UserTaskInfo]:
+    tasks = {}
+    for root in bpmn_roots.values():
+        lanes = _lanes(root)
+        for task in _human_tasks(root):
+            props = _properties(task)
+            tid = task.get("id")
+            tasks[tid] = UserTaskInfo(tid, task.get("name") or tid, lanes.get(tid), props.get("formKey"),
+                                      props.get("stage"), props)
+    return tasks
+
+
+def _stage_order(bpmn_roots, process_id) -> list[str]:
+    """Stages in the order a case meets them: a topological order of the flow graph (loops back ignored), so a
+    stage reached by a shortcut (not in need → closure) still comes after the stages on the main path to it."""
+    for root in bpmn_roots.values():
+        process = root.find(f".//bpmn:process[@id='{process_id}']", NS)
+        if process is None:
+            continue
+        nodes = {el.get("id"): el for el in process.iter() if el.get("id")}
+        flows = {}
+        for flow in process.iterfind(".//bpmn:sequenceFlow", NS):
+            flows.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        for boundary in process.iterfind(".//bpmn:boundaryEvent", NS):
+            flows.setdefault(boundary.get("attachedToRef"), []).append(boundary.get("id"))
+        order = []
+        for start in process.iterfind("bpmn:startEvent", NS):
+            order += _reverse_postorder(start.get("id"), flows, set(order))
+        stages = []
+        for node_id in order:
+            stage = _properties(nodes[node_id]).get("stage") if node_id in nodes else None
+            if stage and stage not in stages:
+                stages.append(stage)
+        return stages
+    return []
+
+
+def _reverse_postorder(start, flows, seen) -> list[str]:
+    postorder, stack = [], [(start, iter(flows.get(start, ())))]
+    seen.add(start)
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            postorder.append(node)
+        elif child not in seen:
+            seen.add(child)
+            stack.append((child, iter(flows.get(child, ()))))
+    return postorder[::-1]

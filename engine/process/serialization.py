@@ -1,0 +1,99 @@
+"""Serialising process state without the spec in every case (brief §3.5: the spec is stored once per version).
+
+A case's state document carries ``{"typename": "SpecRef", "key": <version key>}`` where the spec would be; on
+load the reference is resolved from the per-version cache, so a state stays small and loads fast.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskIterator
+
+
+class DeepWorkflow(BpmnWorkflow):
+    """A workflow whose task iterators look deeper than the library's 1000 levels.
+
+    Without this, a case looping for years (monitoring visits) would have tasks that become invisible and
+    ``is_completed()`` would say True for a running case (brief §6, pitfall 7).
+    """
+
+    MAX_DEPTH = 10**6
+
+    def get_tasks_iterator(self, first_task=None, **kwargs):
+        kwargs.setdefault("max_depth", self.MAX_DEPTH)
+        return BpmnTaskIterator(first_task or self.task_tree, **kwargs)
+
+    def is_completed(self):
+        if not self.completed:
+            pending = TaskIterator(self.task_tree, state=TaskState.NOT_FINISHED_MASK, max_depth=self.MAX_DEPTH)
+            if next(pending, None) is None:
+                self.completed = True
+        return self.completed
+
+
+class SpecRef:
+    """Placeholder type: the serialised form of a spec that lives in the per-version cache."""
+
+
+def _config():
+    config = dict(SPIFF_CONFIG)
+    config[DeepWorkflow] = BpmnWorkflowConverter
+    return config
+
+
+_local = threading.local()
+
+
+def _serializer(resolve_spec=None) -> BpmnWorkflowSerializer:
+    """One serializer per thread: the library's registry keeps an encoder-mode flag that is not thread-safe."""
+    serializer = getattr(_local, "serializer", None)
+    if serializer is None:
+        registry = BpmnWorkflowSerializer.configure(_config())
+        registry.register(SpecRef, lambda v: {}, lambda d: _local.resolve(d["key"], d.get("name")),
+                          typename="SpecRef")
+        serializer = _local.serializer = BpmnWorkflowSerializer(registry)
+    _local.resolve = resolve_spec
+    return serializer
+
+
+def spec_to_json(spec, subprocess_specs) -> str:
+    registry = _serializer().registry
+    return json.dumps({"spec": registry.convert(spec),
+                       "subprocess_specs": {name: registry.convert(s) for name, s in subprocess_specs.items()}},
+                      separators=(",", ":"))
+
+
+def spec_from_json(text: str):
+    registry = _serializer().registry
+    dct = json.loads(text)
+    return registry.restore(dct["spec"]), {n: registry.restore(s) for n, s in dct["subprocess_specs"].items()}
+
+
+def dump_state(workflow, key: str) -> str:
+    serializer = _serializer()
+    registry = serializer.registry
+    registry._encoder_mode = True  # the library's own fast path (serialize_json does the same)
+    try:
+        dct = serializer.to_dict(workflow)
+        dct["spec"] = {"typename": "SpecRef", "key": key}
+        dct["subprocess_specs"] = {name: {"typename": "SpecRef", "key": key, "name": name}
+                                   for name in workflow.subprocess_specs}
+        dct[serializer.VERSION_KEY] = serializer.VERSION
+        return json.dumps(dct, cls=serializer._encoder_cls, separators=(",", ":"))
+    finally:
+        registry._encoder_mode = False
+
+
+def load_state(state: str, resolve_spec) -> DeepWorkflow:
+    """Restore a workflow; ``resolve_spec(key, subprocess_name_or_None)`` returns the cached spec objects."""
+    serializer = _serializer(resolve_spec)
+    dct = json.loads(state)
+    serializer.migrate(dct)
+    return serializer.from_dict(dct)

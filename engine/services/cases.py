@@ -1,0 +1,178 @@
+"""Cases: open one from a referral, list and search them, read one with its open tasks and timeline."""
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
+
+from ..db.models import AuditEvent, Case, Household, HouseholdMember, OrgUnit, Person, Task, User, UserMahalla
+from ..errors import InvalidInput, NotAllowed, NotFound
+from ..names import normalise_name, search_key
+from . import definitions, inputs
+from .actors import Actor, case_scope
+from .audit import record
+from .progress import apply_outcome
+from .views import case_summary, task_view, timeline_entry
+
+OPENERS = ("social_worker", "supervisor", "center_head")
+
+
+def mahallas_for(session, actor: Actor):
+    """The mahallas the actor may open cases in."""
+    query = select(OrgUnit).where(OrgUnit.kind == "mahalla").order_by(OrgUnit.name)
+    if actor.role == "social_worker":
+        query = query.where(OrgUnit.id.in_(actor.mahalla_ids))
+    elif actor.role in ("supervisor", "center_head"):
+        query = query.where(OrgUnit.parent_id == actor.district_id)
+    else:
+        return []
+    return session.scalars(query).all()
+
+
+def open_case(engine, actor: Actor, payload) -> dict:
+    """Register a referral as a case and start the process on the latest published version."""
+    actor.require(*OPENERS, action="open cases")
+    data = inputs.load(inputs.OpenCaseIn(), payload)
+    now = engine.now()
+    with engine.db.write() as session:
+        mahalla = _mahalla_in_scope(session, actor, data["mahalla_id"])
+        owner = _owner(session, actor, mahalla, data["owner_id"])
+        version = definitions.latest(session)
+        if version is None:
+            raise NotFound("No process definition is published yet: run `yordam workflows publish`.")
+        subject_name, key, person, household = _create_subject(session, data["subject"], now)
+        case = Case(subject_kind=data["subject"]["kind"], person=person, household=household,
+                    subject_name=subject_name, search_key=key, mahalla_id=mahalla.id,
+                    district_id=mahalla.parent_id, owner_id=owner.id, channel=data["channel"],
+                    summary=data["summary"].strip(), status="open", categories=[],
+                    definition_version_id=version.id, opened_at=now, updated_at=now, stage=None)
+        session.add(case)
+        session.flush()
+        record(session, now, "case.opened", actor_id=actor.id, case_id=case.id, channel=case.channel,
+               owner_id=owner.id, definition_version=version.version)
+        seed = {"case_id": case.id, "channel": case.channel, "summary": case.summary,
+                "subject_kind": case.subject_kind, "mahalla_id": case.mahalla_id, "district_id": case.district_id}
+        outcome = engine.runtime.start(version.key, engine.spec_loader(version), seed)
+        apply_outcome(engine, session, case, outcome, actor_id=actor.id)
+        session.flush()
+        return _detail(engine, session, case)
+
+
+def _mahalla_in_scope(session, actor, mahalla_id):
+    mahalla = session.get(OrgUnit, mahalla_id)
+    if mahalla is None or mahalla.kind != "mahalla":
+        raise InvalidInput("Unknown mahalla.", fields={"mahalla_id": ["There is no mahalla with this id."]})
+    if mahalla not in mahallas_for(session, actor):
+        raise NotAllowed("You may not open cases in this mahalla.")
+    return mahalla
+
+
+def _owner(session, actor, mahalla, owner_id):
+    if actor.role == "social_worker" and owner_id in (None, actor.id):
+        return session.get(User, actor.id)
+    if owner_id is None:
+        owner = session.scalar(select(User).join(UserMahalla, UserMahalla.user_id == User.id)
+                               .where(UserMahalla.mahalla_id == mahalla.id, User.role == "social_worker",
+                                      User.is_active.is_(True)).order_by(User.id).limit(1))
+        if owner is None:
+            raise InvalidInput("No social worker is attached to this mahalla.",
+                               fields={"owner_id": ["Choose the social worker who will own the case."]})
+        return owner
+    if actor.role == "social_worker":
+        raise NotAllowed("A social worker opens cases for themselves; a supervisor chooses another owner.")
+    owner = session.get(User, owner_id)
+    if owner is None or owner.role != "social_worker" or not owner.is_active or \
+            owner.district_id != mahalla.parent_id:
+        raise InvalidInput("Not a valid owner.",
+                           fields={"owner_id": ["Choose an active social worker of the case's district."]})
+    return owner
+
+
+def _create_subject(session, subject, now):
+    if subject["kind"] == "person":
+        person = _person(subject, now)
+        session.add(person)
+        return person.full_name, person.search_key, person, None
+    members = [(_person(m, now), m["relation"]) for m in subject["members"]]
+    head = next((p for p, relation in members if relation == "head"), members[0][0])
+    name = normalise_name(subject.get("name") or head.full_name)
+    household = Household(name=name, created_at=now)
+    household.members = [HouseholdMember(person=p, relation=r, position=i) for i, (p, r) in enumerate(members)]
+    session.add(household)
+    key = " | ".join([search_key(name)] + [p.search_key for p, _ in members])
+    return name, key[:2000], None, household
+
+
+def _person(data, now) -> Person:
+    try:
+        full_name = normalise_name(data["full_name"])
+    except ValueError as err:
+        raise InvalidInput("Not a valid name.", fields={"full_name": [str(err)]}) from None
+    return Person(full_name=full_name, search_key=search_key(full_name), birth_date=data.get("birth_date"),
+                  sex=data.get("sex"), created_at=now)
+
+
+def list_cases(engine, actor: Actor, *, stage=None, status=None, mahalla_id=None, owner_id=None, overdue=None,
+               q=None, limit=50, offset=0) -> dict:
+    now = engine.now()
+    query = select(Case).where(case_scope(actor))
+    if stage:
+        query = query.where(Case.stage == stage)
+    if status:
+        query = query.where(Case.status == status)
+    if mahalla_id:
+        query = query.where(Case.mahalla_id == mahalla_id)
+    if owner_id:
+        query = query.where(Case.owner_id == owner_id)
+    if overdue:
+        query = query.where(exists().where(Task.case_id == Case.id, Task.state == "open", Task.due_at < now))
+    if q:
+        for term in search_key(q).split():
+            query = query.where(Case.search_key.contains(term, autoescape=True))
+    with engine.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.options(selectinload(Case.owner), selectinload(Case.mahalla))
+                               .order_by(Case.id.desc()).limit(limit).offset(offset)).all()
+        return {"items": [case_summary(c) for c in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def get_case(engine, actor: Actor, case_id: int) -> dict:
+    """A case with its subject, open tasks and timeline; the read itself is audited (who viewed this case)."""
+    with engine.db.write() as session:
+        case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor)))
+        if case is None:
+            raise NotFound(f"There is no case {case_id} that you may see.")
+        record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id)
+        return _detail(engine, session, case)
+
+
+def _detail(engine, session, case) -> dict:
+    tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open")
+                            .order_by(Task.created_at, Task.id)).all()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                      AuditEvent.action != "case.viewed")
+                             .options(selectinload(AuditEvent.actor))
+                             .order_by(AuditEvent.at, AuditEvent.id)).all()
+    detail = case_summary(case)
+    detail.update({
+        "summary": case.summary,
+        "channel": case.channel,
+        "subject": _subject(case),
+        "stages": list(case.definition_version.stages),
+        "definition": {"process_id": case.definition_version.process_id,
+                       "version": case.definition_version.version},
+        "open_tasks": [task_view(t, engine.now()) for t in tasks],
+        "timeline": [timeline_entry(e) for e in events],
+    })
+    return detail
+
+
+def _subject(case) -> dict:
+    if case.person is not None:
+        return {"kind": "person", **_person_view(case.person)}
+    return {"kind": "household", "name": case.household.name,
+            "members": [{**_person_view(m.person), "relation": m.relation} for m in case.household.members]}
+
+
+def _person_view(person) -> dict:
+    return {"id": person.id, "full_name": person.full_name,
+            "birth_date": person.birth_date.isoformat() if person.birth_date else None, "sex": person.sex}

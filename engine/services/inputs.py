@@ -1,0 +1,93 @@
+"""Shapes of what users send to the use cases, checked before anything changes (shared by the UI and the API)."""
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from ..errors import InvalidInput
+
+CHANNELS = ("mahalla", "self", "polyclinic", "school", "police", "information_system", "other")
+SEXES = ("female", "male")
+RELATIONS = ("head", "spouse", "child", "parent", "sibling", "grandparent", "grandchild", "other")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _no_nul(value):
+    if "\x00" in value:
+        raise ValidationError("Must not contain NUL characters.")
+
+
+def _plausible_birth_date(value: date):
+    if value > date.today():
+        raise ValidationError("The birth date is in the future.")
+    if value.year < 1900:
+        raise ValidationError("The birth date is before 1900.")
+
+
+class PersonIn(_Strict):
+    full_name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_nul])
+    birth_date = fields.Date(load_default=None, allow_none=True, validate=_plausible_birth_date)
+    sex = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SEXES))
+
+
+class MemberIn(PersonIn):
+    relation = fields.String(required=True, validate=validate.OneOf(RELATIONS))
+
+
+class SubjectIn(_Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(("person", "household")))
+    full_name = fields.String(validate=[validate.Length(min=1, max=200), _no_nul])
+    birth_date = fields.Date(allow_none=True, validate=_plausible_birth_date)
+    sex = fields.String(allow_none=True, validate=validate.OneOf(SEXES))
+    name = fields.String(validate=[validate.Length(min=1, max=200), _no_nul])
+    members = fields.List(fields.Nested(MemberIn), validate=validate.Length(min=1, max=30))
+
+    @validates_schema
+    def _kind_fields(self, data, **kwargs):
+        if data.get("kind") == "person":
+            if not data.get("full_name"):
+                raise ValidationError("A person needs a full name.", "full_name")
+            if "members" in data or "name" in data:
+                raise ValidationError("A person has no members or household name.", "members")
+        elif data.get("kind") == "household":
+            if not data.get("members"):
+                raise ValidationError("A household needs at least one member.", "members")
+            if "full_name" in data:
+                raise ValidationError("Give a household's people as members.", "full_name")
+
+
+class OpenCaseIn(_Strict):
+    subject = fields.Nested(SubjectIn, required=True)
+    mahalla_id = fields.Integer(required=True, strict=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    summary = fields.String(required=True, validate=[validate.Length(min=1, max=4000), _no_nul])
+    owner_id = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class CompleteTaskIn(_Strict):
+    data = fields.Dict(keys=fields.String(), required=True)
+
+
+class AssignTaskIn(_Strict):
+    user = fields.Raw(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul])
+
+    @validates("user")
+    def _user(self, value, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValidationError("Give a user id or username.")
+
+
+def load(schema: Schema, payload) -> dict:
+    """Validate ``payload``; raise ``InvalidInput`` with per-field messages (nothing has changed yet)."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    try:
+        return schema.load(payload)
+    except ValidationError as err:
+        raise InvalidInput("Some fields are not valid.", fields=err.normalized_messages()) from None

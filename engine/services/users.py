@@ -1,0 +1,114 @@
+"""Users, passwords (argon2) and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from ..db.models import ApiToken, OrgUnit, Task, User
+from ..errors import InvalidInput, NotAuthenticated
+from .actors import Actor
+from .audit import record
+
+ROLES = ("social_worker", "supervisor", "center_head", "specialist", "methodologist", "admin")
+LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky", "en")
+_hasher = PasswordHasher()
+# Verifying against a fixed hash when the user is unknown keeps the answer time the same (no user probing).
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(engine, *, username, full_name, password, role, district_id=None, mahalla_ids=(),
+                language="uz", actor_id=None) -> User:
+    problems = {}
+    if role not in ROLES:
+        problems["role"] = [f"Must be one of: {', '.join(ROLES)}."]
+    if language not in LANGUAGES:
+        problems["language"] = [f"Must be one of: {', '.join(LANGUAGES)}."]
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+        problems["username"] = ["Use 1–64 letters, digits, dots or underscores."]
+    if len(password or "") < 8:
+        problems["password"] = ["Use at least 8 characters."]
+    if problems:
+        raise InvalidInput("The user is not valid.", fields=problems)
+    with engine.db.write() as session:
+        if session.scalar(select(User.id).where(User.username == username)):
+            raise InvalidInput("The user exists.", fields={"username": ["This username is taken."]})
+        mahallas = [session.get(OrgUnit, m) for m in mahalla_ids]
+        if any(m is None or m.kind != "mahalla" or m.parent_id != district_id for m in mahallas):
+            raise InvalidInput("Unknown mahalla.", fields={"mahalla_ids": ["Mahallas must be of the user's district."]})
+        user = User(username=username, full_name=full_name, password_hash=hash_password(password), role=role,
+                    district_id=district_id, language=language, is_active=True, created_at=engine.now())
+        user.mahallas = mahallas
+        session.add(user)
+        session.flush()
+        record(session, engine.now(), "user.created", actor_id=actor_id, user_id=user.id, role=role)
+        return user
+
+
+def deactivate_user(engine, user_id: int, *, actor_id=None) -> int:
+    """Deactivate a user; their open tasks go to the district supervisors' queue at once. Returns how many."""
+    with engine.db.write() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise InvalidInput("Unknown user.", fields={"user": ["There is no such user."]})
+        user.is_active = False
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=engine.now()))
+        tasks = session.scalars(select(Task).where(Task.assignee_id == user.id, Task.state == "open")).all()
+        for task in tasks:
+            task.assignee_id, task.role = None, "supervisor"
+            record(session, engine.now(), "task.assigned", actor_id=actor_id, case_id=task.case_id,
+                   task_id=task.id, from_user_id=user.id, to_user_id=None, to_queue="supervisor",
+                   reason="the assignee was deactivated")
+        record(session, engine.now(), "user.deactivated", actor_id=actor_id, user_id=user.id,
+               tasks_moved=len(tasks))
+        return len(tasks)
+
+
+def login(engine, username: str, password: str) -> tuple[str, Actor]:
+    """Check the password; return a new bearer token and the actor. Raises ``NotAuthenticated``."""
+    with engine.db.write() as session:
+        user = session.scalar(select(User).where(User.username == (username or "")))
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        except (VerificationError, InvalidHashError):
+            user = None
+        if user is None or not user.is_active:
+            raise NotAuthenticated("Wrong username or password.")
+        token = secrets.token_urlsafe(32)
+        now = engine.now()
+        session.add(ApiToken(token_hash=_digest(token), user_id=user.id, created_at=now,
+                             expires_at=now + timedelta(hours=engine.settings.token_ttl_hours)))
+        record(session, now, "user.logged_in", actor_id=user.id)
+        return token, Actor.of(user)
+
+
+def authenticate(engine, token: str) -> Actor:
+    with engine.db.read() as session:
+        row = session.get(ApiToken, _digest(token or ""))
+        if row is None or row.revoked_at is not None or row.expires_at <= engine.now():
+            raise NotAuthenticated("The token is unknown or expired; log in again.")
+        user = session.scalar(select(User).where(User.id == row.user_id).options(selectinload(User.mahallas)))
+        if not user.is_active:
+            raise NotAuthenticated("The account is deactivated.")
+        return Actor.of(user)
+
+
+def logout(engine, token: str) -> None:
+    with engine.db.write() as session:
+        row = session.get(ApiToken, _digest(token or ""))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = engine.now()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

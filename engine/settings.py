@@ -1,0 +1,64 @@
+"""Every setting the engine reads from the environment, in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .errors import EngineError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    #: SQLAlchemy URL; SQLite file in ./instance by default, PostgreSQL in production.
+    database_url: str = "sqlite:///" + str(ROOT / "instance" / "yordam.sqlite")
+    #: Folders holding the shipped default process (BPMN, DMN) and its forms.
+    workflows_dir: Path = ROOT / "workflows"
+    forms_dir: Path = ROOT / "forms"
+    #: "production" refuses demo data and time travel.
+    mode: str = "development"
+    #: Time travel for demos and acceptance tests only (DESIGN §5).
+    allow_time_travel: bool = False
+    start_time: datetime | None = None
+    #: Bearer tokens of the JSON API live this long.
+    token_ttl_hours: int = 12
+    #: Largest request body accepted, in bytes.
+    max_request_bytes: int = 2 * 1024 * 1024
+    secret_key: str = field(default_factory=lambda: os.urandom(32).hex())
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        s = cls()
+        s.database_url = os.environ.get("DATABASE_URL", s.database_url)
+        s.mode = os.environ.get("YORDAM_MODE", s.mode)
+        s.allow_time_travel = _flag("YORDAM_ALLOW_TIME_TRAVEL") and s.mode != "production"
+        s.secret_key = os.environ.get("YORDAM_SECRET_KEY", s.secret_key)
+        now = os.environ.get("YORDAM_NOW")
+        if now:
+            if not s.allow_time_travel:
+                raise EngineError("YORDAM_NOW is set but time travel is off: set YORDAM_ALLOW_TIME_TRAVEL=1 "
+                                  "(never in production).")
+            s.start_time = parse_instant(now)
+        return s
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 instant; it must carry a zone (Z or an offset)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise EngineError(f"Not an ISO 8601 instant: {text!r} (example: 2026-12-01T09:00:00+05:00)") from None
+    if value.tzinfo is None:
+        raise EngineError(f"The instant {text!r} has no time zone; add Z or an offset such as +05:00")
+    return value

@@ -1,0 +1,135 @@
+"""The ``yordam`` command: serve, db upgrade, demo load, users create, workflows lint|publish."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from engine.errors import EngineError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="yordam", description="Yordam case-management engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app and API")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply the migrations")
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="action", required=True)
+    demo.add_parser("load", help="load demo org units, users and cases (refused in production)")
+
+    users = sub.add_parser("users", help="users").add_subparsers(dest="action", required=True)
+    create = users.add_parser("create", help="create a user")
+    create.add_argument("--username", required=True)
+    create.add_argument("--full-name", required=True)
+    create.add_argument("--role", required=True)
+    create.add_argument("--district", type=int, help="district id")
+    create.add_argument("--mahalla", type=int, action="append", default=[], help="mahalla id (repeatable)")
+    create.add_argument("--language", default="uz")
+    create.add_argument("--password", help="read from YORDAM_PASSWORD or asked for when omitted")
+
+    workflows = sub.add_parser("workflows", help="process definitions").add_subparsers(dest="action",
+                                                                                        required=True)
+    lint = workflows.add_parser("lint", help="validate and lint BPMN/DMN/form files")
+    lint.add_argument("files", nargs="*", type=Path)
+    publish = workflows.add_parser("publish", help="publish the shipped set (or the given files)")
+    publish.add_argument("files", nargs="*", type=Path)
+    publish.add_argument("--note")
+
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[(args.command, getattr(args, "action", None))](args)
+    except EngineError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        for name, messages in (err.fields or {}).items():
+            print(f"  {name}: {messages}", file=sys.stderr)
+        return 2
+
+
+def _engine():
+    from engine.core import Engine
+    return Engine()
+
+
+def cmd_serve(args) -> int:
+    from webui import create_app
+    app = create_app(_engine())
+    print(f"Yordam on http://{args.host}:{args.port}/", flush=True)
+    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    from engine.db.migrate import upgrade
+    from engine.settings import Settings
+    upgrade(Settings.from_env().database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_demo_load(args) -> int:
+    from engine.services import demo
+    engine = _engine()
+    if engine.settings.is_production:
+        print("error: demo data is refused in production mode", file=sys.stderr)
+        return 2
+    print(demo.load(engine))
+    return 0
+
+
+def cmd_users_create(args) -> int:
+    from engine.services import users
+    password = args.password or os.environ.get("YORDAM_PASSWORD") or getpass.getpass("Password: ")
+    user = users.create_user(_engine(), username=args.username, full_name=args.full_name, password=password,
+                             role=args.role, district_id=args.district, mahalla_ids=args.mahalla,
+                             language=args.language)
+    print(f"created user {user.username} (id {user.id}, {user.role})")
+    return 0
+
+
+def _files(paths, settings):
+    from engine.process.definitions import read_definition_files
+    if not paths:
+        return read_definition_files(settings.workflows_dir, settings.forms_dir)
+    files = {p.name: p.read_text(encoding="utf-8") for p in paths}
+    if not any(name.endswith(".form.json") for name in files):
+        shipped = read_definition_files(settings.forms_dir)
+        files.update({n: t for n, t in shipped.items() if n not in files})
+    return files
+
+
+def cmd_workflows_lint(args) -> int:
+    from engine.process.definitions import check_definition
+    from engine.settings import Settings
+    problems = check_definition(_files(args.files, Settings.from_env()))
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)" if problems else "no problems")
+    return 1 if problems else 0
+
+
+def cmd_workflows_publish(args) -> int:
+    from engine.services import definitions
+    engine = _engine()
+    version, created = definitions.publish(engine, _files(args.files, engine.settings), note=args.note)
+    print(f"{'published' if created else 'unchanged:'} {version.process_id} version {version.version}")
+    return 0
+
+
+COMMANDS = {
+    ("serve", None): cmd_serve,
+    ("db", "upgrade"): cmd_db_upgrade,
+    ("demo", "load"): cmd_demo_load,
+    ("users", "create"): cmd_users_create,
+    ("workflows", "lint"): cmd_workflows_lint,
+    ("workflows", "publish"): cmd_workflows_publish,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Engine errors become JSON errors {"error", "message", "fields"} with the fitting status; never a 500 for bad input."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (Conflict, DefinitionInvalid, EngineError, InvalidInput, NotAllowed, NotAuthenticated,
+                           NotFound, ScriptFailed)
+
+log = logging.getLogger(__name__)
+
+STATUS = {NotFound: 404, NotAllowed: 403, NotAuthenticated: 401, InvalidInput: 422, Conflict: 409,
+          DefinitionInvalid: 422, ScriptFailed: 422}
+
+
+def status_of(err: EngineError) -> int:
+    for cls in type(err).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, fields=None, **extra):
+    body = {"error": code, "message": message, "fields": fields or {}}
+    body.update(extra)
+    return body
+
+
+def register(app):
+    @app.errorhandler(EngineError)
+    def _engine_error(err: EngineError):
+        extra = {}
+        if isinstance(err, DefinitionInvalid):
+            extra["problems"] = [p.as_dict() for p in err.problems]
+        if isinstance(err, ScriptFailed):
+            extra["details"] = {k: v for k, v in err.details.items() if v is not None}
+        return jsonify(error_body(err.code, err.message, err.fields, **extra)), status_of(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+        response = jsonify(error_body(codes.get(err.code, "http_error"), err.description or err.name))
+        return response, err.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unexpected error")
+        return jsonify(error_body("internal", "Something went wrong on our side; nothing was changed.")), 500
