@@ -51,7 +51,8 @@ How the key is made
    щ -> shch, ц -> ts, й -> y, ы -> y, ё -> yo, ю -> yu, я -> ya, э -> e,
    е -> "ye" at the start of a word and after a vowel, ъ or ь, else "e";
    ъ and ь vanish; ә -> a, ө -> o, ұ ү -> u, і -> i, ң -> ng.
-   The remaining diacritics are then stripped (ö ü ä ū ğ é ... lose them, so
+   A Cyrillic letter with an accent not listed (ќ, ѐ) is read as its base
+   letter.  The remaining diacritics are then stripped (ö ü ä ū ğ é ... lose them, so
    "Ömürbek" = "Өмүрбек" and "Äsel" = "Әсел").
 
 6. Everything that is not a letter or digit separates words: hyphens of all
@@ -303,6 +304,12 @@ def _transliterate(text: str) -> str:
     out = []
     previous = ""
     for ch in text:
+        if ch not in _CYRILLIC and ch not in _LATIN_SPECIAL and ch != _CYRILLIC_E:
+            # A Cyrillic letter with an accent the tables do not list (ѐ, ќ,
+            # ӓ ...): transliterate its base letter; the accent is dropped.
+            base = unicodedata.normalize("NFD", ch)[0]
+            if base in _CYRILLIC or base == _CYRILLIC_E:
+                ch = base
         if ch == _CYRILLIC_E:
             iotated = (
                 not previous.isalpha()

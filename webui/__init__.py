@@ -9,8 +9,8 @@ from engine.core import Engine
 def create_app(engine: Engine | None = None) -> Flask:
     engine = engine or Engine()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=engine.settings.secret_key, MAX_CONTENT_LENGTH=engine.settings.max_request_bytes,
-                      JSON_SORT_KEYS=False)
+    app.config.update(SECRET_KEY=engine.settings.secret_key, MAX_CONTENT_LENGTH=engine.settings.max_request_bytes)
+    app.json.sort_keys = False
     app.extensions["yordam"] = engine
 
     from . import errors
