@@ -377,9 +377,8 @@ class FormSchema(ma.Schema):
         if errors:
             raise ma.ValidationError(errors)
 
-    @ma.post_load
-    def _drop_nulls(self, data, **kwargs):
-        return {key: value for key, value in data.items() if value is not None}
+    # A field sent empty (null) stays in the output as None: merged into the case data it clears the
+    # earlier answer (a revised plan must not keep a value the worker removed), and scripts can test it.
 
 
 def build_schema(fields: list[Field], *, partial: bool, name: str = "") -> ma.Schema:

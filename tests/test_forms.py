@@ -657,11 +657,12 @@ def test_required_field_of_each_type():
     assert errors(fd, empty) == expected
 
 
-def test_optional_nulls_and_blank_choices_are_dropped():
+def test_optional_nulls_and_blank_choices_clear_the_answer():
     fd = form(textfield(), number(), date(), select(), select("needs", ctype="checklist"), checkbox(), dynamiclist())
     data = {"name": None, "amount": None, "visit_date": None, "decision": None, "needs": None, "consent": None, "services": None}
-    assert fd.validate(data) == {}
-    assert fd.validate({"visit_date": "", "decision": ""}) == {}
+    assert fd.validate(data) == data  # kept as None: merged into the case data, the old answer is cleared
+    assert fd.validate({"visit_date": "", "decision": ""}) == {"visit_date": None, "decision": None}
+    assert fd.validate({}) == {}  # what is not sent is not touched
 
 
 def test_optional_blank_text_is_kept_as_empty_string():
@@ -915,7 +916,7 @@ def test_group_without_path_does_not_nest_data():
 
 def test_group_with_path_nests_data():
     fd = form({"type": "group", "path": "address", "components": [textfield("street", **required()), textfield("house")]})
-    assert fd.validate({"address": {"street": " Navoiy ", "house": None}}) == {"address": {"street": "Navoiy"}}
+    assert fd.validate({"address": {"street": " Navoiy ", "house": None}}) == {"address": {"street": "Navoiy", "house": None}}
     assert errors(fd, {"address": {"house": "5"}}) == {"address": {"street": ["This field is required."]}}
     # A missing or null group is checked as an empty one, so its required fields are named.
     assert errors(fd, {}) == {"address": {"street": ["This field is required."]}}
@@ -1058,7 +1059,7 @@ def test_required_when_inside_a_repeating_item():
 def test_partial_skips_required_checks(full):
     assert full.validate({}, partial=True) == {}
     assert full.validate({"name": "", "decision": None, "services": [{}]}, partial=True) == {
-        "name": "", "services": [{}],
+        "name": "", "decision": None, "services": [{}],
     }
 
 

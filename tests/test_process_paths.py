@@ -15,6 +15,13 @@ def step(engine, case_id, form_key, data):
     return result
 
 
+def case_data(engine, case_id):
+    case = case_row(engine, case_id)
+    with engine.db.read() as session:
+        version = session.get(type(case), case_id).definition_version
+        return engine.runtime.inspect(version.key, engine.spec_loader(version), case.state).data
+
+
 def open_forms(engine, case_id):
     return sorted(t.form_key for t in open_tasks(engine, case_id))
 
@@ -37,7 +44,16 @@ def test_plain_path_with_returns_revision_and_closure(engine):
 
     step(engine, cid, "recognition_of_need", approval("returned", "Visit again: income is not documented."))
     assert open_forms(engine, cid) == ["needs_assessment"]
+    # The second visit finds one risk factor fewer: answers replace the earlier ones, never merge into them.
+    step(engine, cid, "needs_assessment", assessment(risk_factors=["chronic_illness"]))
+    assert case_data(engine, cid)["risk_factors"] == ["chronic_illness"]
+    step(engine, cid, "recognition_of_need", approval("returned", "And the medical needs?"))
+    step(engine, cid, "needs_assessment", assessment(risk_factors=[], needs=["household"]))
+    assert case_data(engine, cid)["needs"] == ["household"]
+    assert case_row(engine, cid).risk_level == "low"
+    step(engine, cid, "recognition_of_need", approval("returned", "Visit once more."))
     step(engine, cid, "needs_assessment", assessment())
+    assert case_row(engine, cid).risk_level == "medium"
     step(engine, cid, "recognition_of_need", approval("approved"))
     assert case_row(engine, cid).stage == "planning"
 

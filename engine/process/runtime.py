@@ -117,7 +117,7 @@ class ProcessRuntime:
         task = self._ready_human_task(workflow, task_id)
         with self._clocked():
             try:
-                task.task_spec.add_data_from_form(task, form_data)
+                _set_answers(task, form_data)
                 task.run()
             except (SpiffWorkflowException, ScriptBudgetExceeded) as err:
                 raise _script_failure(err, task) from None
@@ -189,6 +189,16 @@ class ProcessRuntime:
             data = dict(workflow.last_task.data) if workflow.last_task else {}
         return Outcome(state=state, open_tasks=[_open_task(t) for t in ready], completed=completed,
                        data=data, next_timer_at=next_timer_due(workflow), executed=executed)
+
+
+def _set_answers(task, form_data: dict) -> None:
+    """A form's answers replace the earlier answers to the same keys. (The library's ``add_data_from_form``
+    deep-merges, so a revised checklist or plan would keep items the worker removed.)"""
+    variable = getattr(task.task_spec, "variable", None)
+    if variable:
+        task.set_data(**{variable: form_data})
+    else:
+        task.set_data(**form_data)
 
 
 def _open_task(task) -> OpenTask:
