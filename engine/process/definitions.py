@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
@@ -80,8 +81,18 @@ def read_definition_files(*folders: Path) -> dict[str, str]:
     for folder in folders:
         for path in sorted(Path(folder).iterdir()):
             if path.suffix in (".bpmn", ".dmn") or path.name.endswith(_FORM_SUFFIX):
-                files[path.name] = path.read_text(encoding="utf-8")
+                files[path.name] = read_text_file(path)
     return files
+
+
+def read_text_file(path: Path) -> str:
+    """Read a definition file as UTF-8; anything else is a problem for its author, not a crash."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        problem = Problem(path.name, f"the file is not UTF-8 encoded (byte {err.start})", "encoding",
+                          hint="save it as UTF-8")
+        raise DefinitionInvalid(f"The definition has 1 problem(s): {problem}", [problem]) from None
 
 
 def content_hash(files: dict[str, str]) -> str:
@@ -157,6 +168,10 @@ def _parse_with_spiff(trees, process_id):
         return None, [_validation_problem(err, err.file_name or "(set)")]
     except SpiffWorkflowException as err:
         return None, [Problem("(set)", str(err), "bpmn")]
+    except Exception as err:  # the library's own messages can fail on odd input (a process without an id)
+        return None, [Problem("(set)", f"the process '{process_id}' cannot be built: {type(err).__name__}: {err}",
+                              "schema", hint="check that every process has an id and the set has "
+                                             f"a process with the id '{process_id}'")]
     return spec_to_json(spec, subprocess_specs), []
 
 
@@ -176,6 +191,7 @@ def lint(trees: dict, forms: dict) -> list[Problem]:
             problems += _lint_scripts(name, root)
             problems += _lint_timers(name, root)
             problems += _lint_event_gateways(name, root)
+            problems += _lint_extensions(name, root)
         else:
             problems += _lint_dmn(name, root)
     return problems
@@ -284,6 +300,28 @@ def _lint_event_gateways(name, root):
             problems.append(Problem(name, f"event-based gateway '{gateway.get('id')}' waits on {timers} timers",
                                     "timer", gateway.get("id"), gateway.sourceline,
                                     "keep at most one timer after an event-based gateway"))
+    return problems
+
+
+#: Extension elements SpiffWorkflow or Yordam read; anything else in their namespace is a misspelling.
+KNOWN_EXTENSIONS = {
+    "properties", "property", "preScript", "postScript", "instructionsForEndUser", "calledDecisionId",
+    "serviceTaskOperator", "parameters", "parameter", "retry", "messagePayload", "messageVariable",
+    "payloadExpression", "variableName", "processVariableCorrelation", "unitTests", "unitTest", "inputJson",
+    "expectedOutputJson", "taskMetadataValues", "taskMetadataValue", "category",
+}
+
+
+def _lint_extensions(name, root):
+    problems = []
+    for element in root.iter(f"{{{NS['spiffworkflow']}}}*"):
+        local = etree.QName(element).localname
+        if local not in KNOWN_EXTENSIONS:
+            near = [k for k in KNOWN_EXTENSIONS if k.lower() == local.lower()]
+            problems.append(Problem(name, f"unknown extension element spiffworkflow:{local}", "extension",
+                                    _owner_id(element), element.sourceline,
+                                    f"did you mean spiffworkflow:{near[0]}?" if near else
+                                    "known elements: " + ", ".join(sorted(KNOWN_EXTENSIONS))))
     return problems
 
 

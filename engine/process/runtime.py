@@ -229,12 +229,28 @@ def _script_failure(err, task) -> ScriptFailed:
     """Turn a library error into a message naming the task, the line and the cause, for the methodologist."""
     task = getattr(err, "task", None) or task
     spec = getattr(task, "task_spec", None)
-    where = f"task '{spec.bpmn_id}' ({spec.bpmn_name})" if spec is not None and spec.bpmn_name else (
-        f"task '{spec.bpmn_id}'" if spec is not None else "the process")
+    where = "the process"
+    if spec is not None:
+        where = f"task '{spec.bpmn_id}'" + (f" ({spec.bpmn_name})" if spec.bpmn_name else "")
     line = getattr(err, "line_number", None)
-    error_line = getattr(err, "error_line", "")
-    at = f", line {line}: {error_line.strip()}" if line else ""
-    cause = getattr(err, "error_type", None) or ""
-    message = str(err).split(". ")[0] if isinstance(err, WorkflowException) else str(err)
-    text = f"The process failed in {where}{at}: {message}"
-    return ScriptFailed(text, task=spec.bpmn_id if spec is not None else None, line=line, cause=cause)
+    error_line = (getattr(err, "error_line", "") or "").strip()
+    at = f", line {line}: {error_line}" if line else ""
+    text = f"The process failed in {where}{at}: {_cause(err)}"
+    return ScriptFailed(text, task=spec.bpmn_id if spec is not None else None, line=line or None,
+                        cause=getattr(err, "error_type", None) or type(err).__name__)
+
+
+def _cause(err) -> str:
+    """The error's own message plus the Python error behind it, without the library's run-together prefixes."""
+    message = str(err.args[0]) if err.args else str(err)
+    error_type = getattr(err, "error_type", None)
+    if error_type and message.startswith(error_type + ":"):
+        rest = message[len(error_type) + 1:]
+        message = rest if error_type == ScriptBudgetExceeded.__name__ else f"{error_type}: {rest}"
+    inner = err.__cause__ or err.__context__
+    while isinstance(inner, SpiffWorkflowException):  # the library may wrap its own wrapper
+        inner = inner.__cause__ or inner.__context__
+    if inner is not None and str(inner) not in message:
+        message += f" ({type(inner).__name__}: {inner})"
+    notes = [n.strip() for n in getattr(err, "notes", []) if n.strip().startswith("Did you mean")]
+    return " ".join([message] + notes)

@@ -7,6 +7,7 @@ each run has a budget of executed lines and of wall time so a loop without end c
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import copy
 import operator
@@ -46,6 +47,9 @@ def compile_script(source: str):
     result = compile_restricted_exec(source, filename="<string>")
     if result.errors:
         raise ScriptCompileError("; ".join(result.errors))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            raise ScriptCompileError(f"Line {node.lineno}: imports are not allowed in scripts")
     return result.code
 
 

@@ -19,7 +19,10 @@ class UnsafeXML(ValueError):
 def parse_xml(content: bytes | str):
     """Return the root element, or raise ``UnsafeXML`` with a message and line for the author."""
     if isinstance(content, str):
-        content = content.encode("utf-8")
+        try:
+            content = content.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise UnsafeXML(f"the file is not valid UTF-8 text (at character {err.start})") from None
     if not content.strip():
         raise UnsafeXML("the file is empty")
     if len(content) > MAX_XML_BYTES:
