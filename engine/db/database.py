@@ -13,7 +13,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            _ensure_sqlite_folder(url)
+            ensure_sqlite_folder(url)
             self.engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
             _sqlite_transactions(self.engine)
         else:
@@ -40,7 +40,7 @@ class Database:
         self.engine.dispose()
 
 
-def _ensure_sqlite_folder(url: str):
+def ensure_sqlite_folder(url: str):
     path = url.split("sqlite:///", 1)[-1]
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@ from alembic import command
 from alembic.config import Config
 
 from ..settings import ROOT
+from .database import ensure_sqlite_folder
 
 
 def alembic_config(url: str) -> Config:
@@ -13,4 +14,6 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    if url.startswith("sqlite"):
+        ensure_sqlite_folder(url)  # a fresh clone has no instance/ folder yet
     command.upgrade(alembic_config(url), revision)
