@@ -32,6 +32,14 @@ class Settings:
     #: Largest request body accepted, in bytes.
     max_request_bytes: int = 2 * 1024 * 1024
     secret_key: str = field(default_factory=lambda: os.urandom(32).hex())
+    #: E-mail copies of notifications go to an outbox table, sent by ``yordam outbox send``. Off by default.
+    email_outbox: bool = False
+    smtp_url: str | None = None  # smtp://user:password@host:port?from=address ; unset: the outbox is only kept
+    #: The scheduler inside ``yordam serve`` (the single-machine default); off when a separate
+    #: ``yordam scheduler`` process runs.
+    embedded_scheduler: bool = True
+    #: How often the ticker looks for due timers, in seconds (an escalation appears within about this long).
+    tick_seconds: float = 1.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -40,6 +48,10 @@ class Settings:
         s.mode = os.environ.get("YORDAM_MODE", s.mode)
         s.allow_time_travel = _flag("YORDAM_ALLOW_TIME_TRAVEL") and s.mode != "production"
         s.secret_key = os.environ.get("YORDAM_SECRET_KEY", s.secret_key)
+        s.email_outbox = _flag("YORDAM_EMAIL_OUTBOX")
+        s.smtp_url = os.environ.get("YORDAM_SMTP_URL") or None
+        s.embedded_scheduler = os.environ.get("YORDAM_EMBEDDED_SCHEDULER", "1").strip() != "0"
+        s.tick_seconds = float(os.environ.get("YORDAM_TICK_SECONDS", s.tick_seconds))
         now = os.environ.get("YORDAM_NOW")
         if now:
             if not s.allow_time_travel:

@@ -60,6 +60,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     language: Mapped[str] = mapped_column(String(8), default="uz")
+    email: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
 
@@ -171,6 +172,8 @@ class Case(Base):
     definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"), index=True)
     state: Mapped[str] = mapped_column(Text, default="")
     next_timer_at: Mapped[datetime | None]
+    held_since: Mapped[datetime | None]  # on hold: the deadline clocks of its open tasks are stopped
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -186,6 +189,7 @@ class Case(Base):
 
 
 TASK_STATES = ("open", "completed", "cancelled")
+TASK_KINDS = ("process", "escalation")
 
 
 class Task(Base):
@@ -194,6 +198,7 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         CheckConstraint("state in ('open', 'completed', 'cancelled')", name="ck_tasks_state"),
+        CheckConstraint("kind in ('process', 'escalation')", name="ck_tasks_kind"),
         Index("ix_tasks_assignee_state", "assignee_id", "state"),
         Index("ix_tasks_queue", "role", "district_id", "state"),
         Index("ix_tasks_case_state", "case_id", "state"),
@@ -217,11 +222,19 @@ class Task(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     draft: Mapped[dict | None]
+    kind: Mapped[str] = mapped_column(String(16), default="process")
+    #: How the due instant was reached (rule, start, skipped days, holds, extensions): rendered per language.
+    deadline: Mapped[dict | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # rungs of the ladder fired so far
+    #: An escalation task points at the overdue task it is about, and says which rung raised it.
+    escalates_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    rung: Mapped[int | None]
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}
 
     case: Mapped[Case] = relationship()
+    escalates: Mapped["Task | None"] = relationship(remote_side="Task.id", foreign_keys=[escalates_task_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
@@ -241,3 +254,92 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+TIMER_KINDS = ("reminder", "escalation", "bpmn")
+TIMER_STATUSES = ("pending", "claimed", "fired", "cancelled")
+
+
+class Timer(Base):
+    """Every due instant the engine must act on: the database, not the ticker, is the truth about what is due.
+
+    A timer is claimed by one scheduler (``claimed_by`` + a lease) and fired in the case's own transaction,
+    which moves it to ``fired`` only if that scheduler still holds the claim: each timer fires exactly once.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        CheckConstraint("kind in ('reminder', 'escalation', 'bpmn')", name="ck_timers_kind"),
+        CheckConstraint("status in ('pending', 'claimed', 'fired', 'cancelled')", name="ck_timers_status"),
+        Index("ix_timers_status_due", "status", "due_at"),
+        Index("ix_timers_task_status", "task_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. task:<id>:g0:rung:1, case:<id>:bpmn:<instant>
+    kind: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"))
+    rung: Mapped[int | None]
+    target_role: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    late_seconds: Mapped[float | None]
+    outcome: Mapped[str | None] = mapped_column(String(200))  # what firing did, or why it was cancelled
+
+
+class Notification(Base):
+    """In-app messages for one user. The text is rendered in the reader's language from ``kind`` + ``params``."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    params: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OutboxEmail(Base):
+    """E-mail written in the same transaction as its cause and sent later by an adapter (off by default)."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (Index("ix_outbox_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class CalendarDay(Base):
+    """An administrator's override of one date in a jurisdiction's calendar, for all of it or one org unit
+    (a region or district that keeps a different day off)."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (
+        CheckConstraint("kind in ('day_off', 'working_day')", name="ck_calendar_days_kind"),
+        UniqueConstraint("calendar", "date", "org_unit_id", name="uq_calendar_days_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar: Mapped[str] = mapped_column(String(8))
+    date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]

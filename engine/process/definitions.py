@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
 from forms import FormDefinition, FormDefinitionError
 
+from ..deadlines.rules import RuleError, parse_rule
 from ..errors import DefinitionInvalid
 from .scripting import ScriptCompileError, compile_expression, compile_script
 from .serialization import spec_to_json
@@ -188,6 +189,7 @@ def lint(trees: dict, forms: dict) -> list[Problem]:
     for name, root in trees.items():
         if name.endswith(".bpmn"):
             problems += _lint_user_tasks(name, root, forms)
+            problems += _lint_deadlines(name, root)
             problems += _lint_scripts(name, root)
             problems += _lint_timers(name, root)
             problems += _lint_event_gateways(name, root)
@@ -240,6 +242,26 @@ def _lint_user_tasks(name, root, forms):
     return problems
 
 
+def _lint_deadlines(name, root):
+    """The deadline properties parse, their expressions compile, and rungs name roles (workflows/README.md §10)."""
+    problems = []
+    for task in _human_tasks(root):
+        tid, line = task.get("id"), task.sourceline
+        try:
+            rule = parse_rule(_properties(task), roles=ROLES)
+        except RuleError as err:
+            problems.append(Problem(name, f"task '{tid}', property {err.prop}: {err}", "deadline", tid, line,
+                                    err.hint or None))
+            continue
+        if rule and rule.duration.expression:
+            try:
+                compile_expression(rule.duration.expression)
+            except (ScriptCompileError, SyntaxError) as err:
+                problems.append(Problem(name, f"task '{tid}', deadline expression: {err}", "deadline", tid, line,
+                                        "write a Python expression over the case data, e.g. (monitoring_interval_days)"))
+    return problems
+
+
 def _owner_id(element):
     while element is not None and element.get("id") is None:
         element = element.getparent()
@@ -282,7 +304,37 @@ def _lint_timers(name, root):
             except (ScriptCompileError, SyntaxError) as err:
                 problems.append(Problem(name, f"the timer expression does not compile: {err}", "timer", eid,
                                         element.sourceline))
+    for definition in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        problem = _unsupported_timer(name, definition)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def _unsupported_timer(name, definition):
+    """Timers as drawn that SpiffWorkflow 3.2 does not run as BPMN means them (checked by running them)."""
+    event = definition.getparent()
+    kind, eid, line = etree.QName(event).localname, event.get("id"), event.sourceline
+    cycle = definition.find("bpmn:timeCycle", NS) is not None
+    parent = event.getparent()
+    in_event_subprocess = (etree.QName(parent).localname == "subProcess"
+                           and parent.get("triggeredByEvent") == "true")
+    if kind == "intermediateCatchEvent" and cycle:
+        return Problem(name, f"the intermediate timer '{eid}' repeats (timeCycle): SpiffWorkflow 3.2 would send "
+                       "the flow on once more at every cycle", "timer", eid, line,
+                       "use timeDuration or timeDate; for a repeating reminder draw a non-interrupting boundary "
+                       "timer or an event sub-process with a non-interrupting timer start event")
+    if kind == "startEvent" and cycle and not in_event_subprocess:
+        return Problem(name, f"the start event '{eid}' repeats (timeCycle): SpiffWorkflow 3.2 would run the "
+                       "process again inside the same case at every cycle", "timer", eid, line,
+                       "delay the first step with timeDuration or timeDate, or put the recurring work in an event "
+                       "sub-process with a non-interrupting timer start event")
+    if kind == "startEvent" and in_event_subprocess and event.get("isInterrupting", "true") != "false":
+        return Problem(name, f"the timer start event '{eid}' of event sub-process '{parent.get('id')}' is "
+                       "interrupting: SpiffWorkflow 3.2 would run the sub-process beside the main flow without "
+                       "interrupting it", "timer", eid, line,
+                       'set isInterrupting="false", or draw an interrupting boundary timer on the activity')
+    return None
 
 
 def _lint_event_gateways(name, root):

@@ -131,3 +131,11 @@ class YordamScriptEngine(PythonScriptEngine):
 
     def call_service(self, task, **kwargs):
         raise WorkflowTaskException("Service tasks are not enabled in Yordam yet", task=task)
+
+
+def evaluate_expression(source: str, data: dict):
+    """Evaluate a methodologist's expression (such as a deadline's amount) over case data, restricted and
+    budgeted like every other expression."""
+    g = _restricted_globals()
+    g.update(copy.deepcopy(data))
+    return _Budget().run(eval, compile_expression(source), g)

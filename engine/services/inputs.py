@@ -91,3 +91,52 @@ def load(schema: Schema, payload) -> dict:
         return schema.load(payload)
     except ValidationError as err:
         raise InvalidInput("Some fields are not valid.", fields=err.normalized_messages()) from None
+
+
+def _reason():
+    return fields.String(required=True, validate=[validate.Length(min=3, max=500), _no_nul])
+
+
+class ExtendDeadlineIn(_Strict):
+    """Move a deadline later: by a number of working days, or to a date (end of that working day)."""
+
+    working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=120))
+    until = fields.Date()
+    reason = _reason()
+
+    @validates_schema
+    def _one_way(self, data, **kwargs):
+        if ("working_days" in data) == ("until" in data):
+            raise ValidationError("Give either working_days or until.", "working_days")
+
+
+class EscalationActionIn(_Strict):
+    action = fields.String(required=True, validate=validate.OneOf(("reassign", "extend", "acknowledge")))
+    user = fields.Raw()
+    working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=120))
+    until = fields.Date()
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul])
+
+    @validates_schema
+    def _action_fields(self, data, **kwargs):
+        action = data.get("action")
+        if action in ("reassign", "extend") and not (data.get("reason") or "").strip():
+            raise ValidationError("Say why.", "reason")
+        if action == "reassign":
+            user = data.get("user")
+            if user is None or isinstance(user, bool) or not isinstance(user, (int, str)):
+                raise ValidationError("Give a user id or username.", "user")
+        if action == "extend" and ("working_days" in data) == ("until" in data):
+            raise ValidationError("Give either working_days or until.", "working_days")
+
+
+class HoldCaseIn(_Strict):
+    waiting_for = fields.String(required=True, validate=validate.OneOf(("client", "agency", "other")))
+    reason = _reason()
+
+
+class CalendarDayIn(_Strict):
+    date = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("day_off", "working_day")))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_nul])
+    org_unit_id = fields.Integer(strict=True, load_default=None, allow_none=True)

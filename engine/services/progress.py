@@ -11,6 +11,9 @@ from ..db.models import Case, Task
 from ..errors import NotFound
 from .assignment import assign
 from .audit import record
+from .deadlines import calendar_for, cancel_task_timers, open_deadline
+from .escalations import close_escalations_of
+from .timers import sync_bpmn_timer
 
 RISK_LEVELS = ("none", "low", "medium", "high")
 
@@ -33,12 +36,15 @@ def apply_outcome(engine, session, case: Case, outcome, *, actor_id=None, comple
     if outcome.completed and case.status != "closed":
         case.status = "closed"
         case.closed_at = now
+        case.held_since = case.hold_reason = None
         record(session, now, "case.closed", actor_id=actor_id, case_id=case.id,
                reason=outcome.data.get("closure_reason"))
+    sync_bpmn_timer(session, case, now)
 
 
 def _sync_tasks(engine, session, case, outcome, now, actor_id, completed_task_id):
-    known = {t.id: t for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open"))}
+    known = {t.id: t for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open",
+                                                                 Task.kind == "process"))}
     open_ids = {t.id for t in outcome.open_tasks}
     for task_id, task in known.items():
         if task_id in open_ids:
@@ -48,14 +54,22 @@ def _sync_tasks(engine, session, case, outcome, now, actor_id, completed_task_id
         else:
             task.state, task.completed_at = "cancelled", now
             record(session, now, "task.cancelled", case_id=case.id, task_id=task_id, bpmn_id=task.bpmn_id)
+        # Early completion stops the reminders and the rungs not yet reached.
+        cancel_task_timers(session, task_id, now, f"task {task.state}")
+        close_escalations_of(session, task, now, f"the task was {task.state}")
+    calendar = None
     for opened in outcome.open_tasks:
         if opened.id in known:
             continue
         target = assign(session, case, opened.lane)
-        session.add(Task(id=opened.id, case_id=case.id, bpmn_id=opened.bpmn_id, title=opened.title,
-                         lane=opened.lane, role=target.role, assignee_id=target.assignee_id,
-                         district_id=case.district_id, mahalla_id=case.mahalla_id, form_key=opened.form_key,
-                         stage=opened.stage, state="open", created_at=now))
+        task = Task(id=opened.id, case_id=case.id, bpmn_id=opened.bpmn_id, title=opened.title,
+                    lane=opened.lane, role=target.role, assignee_id=target.assignee_id,
+                    district_id=case.district_id, mahalla_id=case.mahalla_id, form_key=opened.form_key,
+                    stage=opened.stage, state="open", created_at=now, kind="process", escalation_level=0)
+        session.add(task)
+        if opened.properties.get("deadline"):
+            calendar = calendar or calendar_for(session, case.district_id)
+            open_deadline(session, case, task, opened.properties, outcome.data, now, calendar)
         details = {"bpmn_id": opened.bpmn_id, "title": opened.title, "role": target.role,
                    "assignee_id": target.assignee_id}
         if target.reason:

@@ -1,36 +1,22 @@
-"""Waking cases whose BPMN timers are due. The database says what is due (``cases.next_timer_at``)."""
+"""BPMN timers of a case as durable timer rows: SpiffWorkflow says when the case next needs waking; the
+``timers`` table keeps that instant so that any scheduler process can fire it exactly once."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..db.models import Case
-from .audit import record
-from .progress import apply_outcome, lock_case
+from ..db.models import Case, Timer
 
 
-def wake_case(engine, case_id: int) -> bool:
-    """Fire the case's due timers in its own transaction; returns False when nothing was due any more
-    (another scheduler got there first, or the timer was cancelled)."""
-    with engine.db.write() as session:
-        case = lock_case(session, case_id)
-        now = engine.now()
-        if case.status != "open" or case.next_timer_at is None or case.next_timer_at > now:
-            return False
-        due = case.next_timer_at
-        version = case.definition_version
-        outcome = engine.runtime.wake(version.key, engine.spec_loader(version), case.state)
-        record(session, now, "timer.fired", case_id=case.id, due_at=due.isoformat(),
-               late_seconds=round((now - due).total_seconds(), 3))
-        apply_outcome(engine, session, case, outcome)
-        return True
-
-
-def due_cases(engine, limit: int = 500) -> list[int]:
-    with engine.db.read() as session:
-        return list(session.scalars(select(Case.id).where(Case.status == "open", Case.next_timer_at <= engine.now())
-                                    .order_by(Case.next_timer_at).limit(limit)))
-
-
-def tick(engine) -> int:
-    """One scheduler pass: wake every case whose timer is due. Returns how many fired."""
-    return sum(wake_case(engine, case_id) for case_id in due_cases(engine))
+def sync_bpmn_timer(session, case: Case, now) -> None:
+    """Keep exactly one live row for the case's next BPMN timer (the instant SpiffWorkflow reports)."""
+    live = session.scalars(select(Timer).where(Timer.case_id == case.id, Timer.kind == "bpmn",
+                                               Timer.status == "pending")).all()
+    wanted = case.next_timer_at if case.status == "open" else None
+    key = f"case:{case.id}:bpmn:{wanted.isoformat()}" if wanted else None
+    for timer in live:
+        if timer.key != key:
+            timer.status, timer.outcome = "cancelled", "the process no longer waits for this instant"
+    if key and not any(t.key == key for t in live):
+        if session.scalar(select(Timer.id).where(Timer.key == key)) is None:
+            session.add(Timer(key=key, kind="bpmn", case_id=case.id, due_at=wanted, status="pending",
+                              created_at=now))

@@ -1,0 +1,115 @@
+"""The deadline a methodologist writes on a user task, as Spiff extension properties (workflows/README.md §10).
+
+    deadline        = "5 working days" | "8 working hours" | "24 hours" | "30 calendar days"
+                      | "(monitoring_interval_days) calendar days"
+    deadlineSource  = "Inson rules, p. 12: decision on need within 5 working days"   (free text, shown to users)
+    reminder        = "80%" | "50%, 80%"          (points of the time allowed at which the assignee is reminded)
+    escalation      = "supervisor at deadline; center_head after 3 working days"
+
+A number in parentheses is a Python expression over the case data, evaluated when the task opens. Parsing is
+pure: the lint reports ``RuleError`` as a problem, and the runtime never sees a rule that did not parse.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+UNITS = {"working day": "working_days", "working hour": "working_hours", "calendar day": "calendar_days",
+         "hour": "hours"}  # plain clock hours, for what cannot wait for office hours (urgent cases)
+PROPERTY_NAMES = ("deadline", "deadlineSource", "reminder", "escalation")
+
+_DURATION = re.compile(r"^\s*(?:(?P<number>\d+(?:\.\d+)?)|\((?P<expression>.+)\))\s+(?P<unit>[a-z ]+?)s?\s*$")
+_RUNG = re.compile(r"^\s*(?P<role>[a-z_]+)\s+(?:(?P<at>at\s+deadline)|after\s+(?P<after>.+?))\s*$")
+_PERCENT = re.compile(r"^\s*(\d{1,2})\s*%\s*$")
+
+
+class RuleError(ValueError):
+    def __init__(self, prop: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.prop, self.hint = prop, hint
+
+
+@dataclass(frozen=True)
+class Duration:
+    unit: str                      # working_days | working_hours | calendar_days
+    amount: float | None = None    # a literal number ...
+    expression: str | None = None  # ... or a Python expression over case data
+
+    def as_dict(self) -> dict:
+        return {"unit": self.unit, "amount": self.amount, "expression": self.expression}
+
+
+@dataclass(frozen=True)
+class Rung:
+    role: str
+    after: Duration | None = None  # time after the deadline; None: at the deadline
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    duration: Duration
+    source: str = ""
+    reminders: tuple[int, ...] = ()   # percentages of the allowed time, ascending
+    ladder: tuple[Rung, ...] = ()
+
+
+def parse_rule(properties: dict, roles=None) -> DeadlineRule | None:
+    """The task's rule, or None when it declares no deadline. ``roles`` (if given) are the allowed rung roles."""
+    text = (properties.get("deadline") or "").strip()
+    if not text:
+        for dependent in ("reminder", "escalation"):
+            if (properties.get(dependent) or "").strip():
+                raise RuleError(dependent, f"'{dependent}' needs a 'deadline' on the same task",
+                                'add for example deadline = "5 working days"')
+        return None
+    return DeadlineRule(duration=parse_duration("deadline", text),
+                        source=(properties.get("deadlineSource") or "").strip(),
+                        reminders=_parse_reminders(properties.get("reminder") or ""),
+                        ladder=_parse_ladder(properties.get("escalation") or "", roles))
+
+
+def parse_duration(prop: str, text: str, allow_expression: bool = True) -> Duration:
+    match = _DURATION.match(text.lower() if "(" not in text else text)
+    unit = UNITS.get(match.group("unit").strip().lower()) if match else None
+    if not match or unit is None:
+        raise RuleError(prop, f"'{text}' is not a duration",
+                        'write a number and a unit: "5 working days", "24 working hours" or "30 calendar days"')
+    if match.group("expression"):
+        if not allow_expression:
+            raise RuleError(prop, f"'{text}': an expression is not allowed here", "write a number")
+        return Duration(unit, expression=match.group("expression").strip())
+    amount = float(match.group("number"))
+    if unit not in ("working_hours", "hours") and amount != int(amount):
+        raise RuleError(prop, f"'{text}': days are whole numbers", "use working hours for parts of a day")
+    return Duration(unit, amount=amount)
+
+
+def _parse_reminders(text: str) -> tuple[int, ...]:
+    if not text.strip():
+        return ()
+    points = []
+    for part in text.split(","):
+        match = _PERCENT.match(part)
+        if not match or not 1 <= int(match.group(1)) <= 99:
+            raise RuleError("reminder", f"'{part.strip()}' is not a point between 1% and 99%",
+                            'write percentages of the time allowed, for example "80%" or "50%, 80%"')
+        points.append(int(match.group(1)))
+    if points != sorted(set(points)):
+        raise RuleError("reminder", "reminder points must rise and not repeat", 'for example "50%, 80%"')
+    return tuple(points)
+
+
+def _parse_ladder(text: str, roles) -> tuple[Rung, ...]:
+    rungs = []
+    for part in [p for p in text.split(";") if p.strip()]:
+        match = _RUNG.match(part)
+        if not match:
+            raise RuleError("escalation", f"'{part.strip()}' is not a rung",
+                            'write "<role> at deadline" or "<role> after 3 working days", rungs separated by ;')
+        role = match.group("role")
+        if roles is not None and role not in roles:
+            raise RuleError("escalation", f"'{role}' is not a role", "use one of: " + ", ".join(roles))
+        after = parse_duration("escalation", match.group("after"), allow_expression=False) \
+            if match.group("after") else None
+        rungs.append(Rung(role, after))
+    return tuple(rungs)

@@ -1,0 +1,92 @@
+"""The product's translation catalogues, for the engine and the web app alike.
+
+One gettext catalogue per UI language lives in ``engine/translations/<locale>/LC_MESSAGES/messages.po``. The
+``.po`` files are compiled in memory on first use, so a fresh clone needs no build step and a translator's
+edit shows on the next start. Flask-Babel is pointed at the same catalogues by the web app.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+CATALOGUES = Path(__file__).parent / "translations"
+#: UI languages, as users pick them; the first is the default.
+LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky", "en")
+DEFAULT_LANGUAGE = "uz"
+
+
+def babel_locale(language: str) -> str:
+    """``uz-Cyrl`` → ``uz_Cyrl`` (Babel's spelling); anything unknown → the default language."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    return language.replace("-", "_")
+
+
+def pick_language(*candidates) -> str:
+    """The first candidate that is a UI language (exact, or by its primary subtag: ``ru-RU`` → ``ru``)."""
+    for candidate in candidates:
+        if not candidate:
+            continue
+        candidate = str(candidate).strip().replace("_", "-")
+        if candidate in LANGUAGES:
+            return candidate
+        lowered = {lang.lower(): lang for lang in LANGUAGES}
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+        primary = candidate.split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> NullTranslations:
+    path = CATALOGUES / babel_locale(language) / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=babel_locale(language))
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(language: str, message: str, **params) -> str:
+    text = translations(language).gettext(message)
+    return text % params if params else text
+
+
+def ngettext(language: str, singular: str, plural: str, n: int, **params) -> str:
+    text = translations(language).ngettext(singular, plural, n)
+    return text % dict(params, num=n)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is translated later (at read time, in the reader's language)."""
+    return message
+
+
+def day(language: str, value: date) -> str:
+    """A date as people write it in a note: "Tue 9 Dec" (the year only when it is not obvious is the
+    caller's business)."""
+    return format_date(value, "EEE d MMM", locale=babel_locale(language))
+
+
+def day_with_year(language: str, value: date) -> str:
+    return format_date(value, "EEE d MMM y", locale=babel_locale(language))
+
+
+def moment(language: str, value: datetime, tz) -> str:
+    return format_datetime(value, "EEE d MMM, HH:mm", tzinfo=tz, locale=babel_locale(language))
+
+
+def language_name(language: str) -> str:
+    return Locale.parse(babel_locale(language)).get_display_name().capitalize()

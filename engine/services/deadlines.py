@@ -1,0 +1,208 @@
+"""Deadlines of tasks: computed when a task opens, kept on the task with how they were reached, turned into
+durable timers (reminders, escalation rungs), moved by holds and extensions, cancelled when the task ends.
+
+``Task.deadline`` is the record behind the explanation users read::
+
+    {"unit": "working_days", "amount": 5, "expression": null, "source": "...", "calendar": "UZ",
+     "start": iso, "computed_due": iso, "skipped": [{"date", "reason", "name"}], "rolled_from": null,
+     "reminders": [80], "ladder": [{"role": "supervisor", "after": null}, ...], "generation": 0,
+     "changes": [{"kind": "hold" | "extension", "due_before", "due_after", ...}]}
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from ..db.models import CalendarDay, Case, OrgUnit, Task, Timer
+from ..deadlines.calendar import DayOverride, WorkingCalendar
+from ..deadlines.rules import DeadlineRule, Duration, RuleError, parse_rule
+from ..errors import Conflict, InvalidInput, ScriptFailed
+from ..process.definitions import ROLES
+from ..process.scripting import evaluate_expression
+
+DEFAULT_CALENDAR = "UZ"
+LIVE_TIMER = ("pending", "claimed")
+
+
+# --- calendars --------------------------------------------------------------------------------------------
+
+def calendar_code(session, org_unit_id: int) -> str:
+    """The jurisdiction of a district (or of the region above it)."""
+    unit = session.get(OrgUnit, org_unit_id)
+    while unit is not None:
+        if unit.calendar:
+            return unit.calendar
+        unit = unit.parent
+    return DEFAULT_CALENDAR
+
+
+def calendar_for(session, district_id: int) -> WorkingCalendar:
+    """The district's working calendar: its jurisdiction's, with the overrides for the whole jurisdiction and
+    for the district's own region or district (regional differences)."""
+    code = calendar_code(session, district_id)
+    units = _ancestors(session, district_id)
+    rows = session.scalars(select(CalendarDay).where(CalendarDay.calendar == code)).all()
+    overrides = [DayOverride(r.date, r.kind, r.name) for r in rows if r.org_unit_id is None]
+    # A regional override beats the jurisdiction's for the same date.
+    overrides += [DayOverride(r.date, r.kind, r.name) for r in rows if r.org_unit_id in units]
+    return WorkingCalendar(code, _last_per_date(overrides))
+
+
+def _ancestors(session, unit_id) -> set[int]:
+    ids, unit = set(), session.get(OrgUnit, unit_id)
+    while unit is not None:
+        ids.add(unit.id)
+        unit = unit.parent
+    return ids
+
+
+def _last_per_date(overrides):
+    return list({o.date: o for o in overrides}.values())
+
+
+# --- computing ------------------------------------------------------------------------------------------
+
+def add_duration(calendar: WorkingCalendar, start: datetime, unit: str, amount: float):
+    if unit == "working_days":
+        return calendar.add_working_days(start, int(amount))
+    if unit == "working_hours":
+        return calendar.add_working_hours(start, amount)
+    if unit == "calendar_days":
+        return calendar.add_calendar_days(start, int(amount))
+    return _plain_hours(start, amount)
+
+
+def _plain_hours(start, amount):
+    from ..deadlines.calendar import Deadline
+    return Deadline(start=start, due=start + timedelta(hours=amount), skipped=())
+
+
+def rule_of(properties: dict, task_label: str) -> DeadlineRule | None:
+    try:
+        return parse_rule(properties, roles=ROLES)
+    except RuleError as err:  # the lint refuses these; a definition published before a rule change may not
+        raise ScriptFailed(f"The deadline of task '{task_label}' cannot be read ({err.prop}: {err}).") from None
+
+
+def _amount(duration: Duration, data: dict, task_label: str) -> float:
+    if duration.expression is None:
+        return duration.amount
+    try:
+        value = evaluate_expression(duration.expression, data)
+    except Exception as err:  # noqa: BLE001 - any failure of the methodologist's expression stops the step
+        raise ScriptFailed(f"The deadline of task '{task_label}' could not be computed: "
+                           f"{duration.expression} → {type(err).__name__}: {err}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value > 3660:
+        raise ScriptFailed(f"The deadline of task '{task_label}' must be a number of days or hours from 0 to "
+                           f"3660; {duration.expression} gave {value!r}.")
+    return float(value)
+
+
+def open_deadline(session, case: Case, task: Task, properties: dict, data: dict, now: datetime,
+                  calendar: WorkingCalendar | None = None) -> None:
+    """Give a newly opened task its due instant, its explanation record and its timers."""
+    rule = rule_of(properties, task.bpmn_id)
+    if rule is None:
+        return
+    calendar = calendar or calendar_for(session, case.district_id)
+    amount = _amount(rule.duration, data, task.bpmn_id)
+    deadline = add_duration(calendar, now, rule.duration.unit, amount)
+    task.due_at = deadline.due
+    task.deadline = {
+        "unit": rule.duration.unit, "amount": amount, "expression": rule.duration.expression,
+        "source": rule.source, "calendar": calendar.code, "start": now.isoformat(),
+        "computed_due": deadline.due.isoformat(),
+        "skipped": [{"date": d.date.isoformat(), "reason": d.reason, "name": d.name} for d in deadline.skipped],
+        "rolled_from": deadline.rolled_from.isoformat() if deadline.rolled_from else None,
+        "reminders": list(rule.reminders),
+        "ladder": [{"role": r.role, "after": r.after.as_dict() if r.after else None} for r in rule.ladder],
+        "generation": 0, "changes": [],
+    }
+    schedule_timers(session, task, calendar, now)
+
+
+def schedule_timers(session, task: Task, calendar: WorkingCalendar, now: datetime, first_rung: int = 1) -> None:
+    """Timers for the task's current deadline generation: reminders still ahead, and rungs from ``first_rung``."""
+    record_, due = task.deadline, task.due_at
+    generation = record_["generation"]
+    start = datetime.fromisoformat(record_["start"])
+    for percent in record_.get("reminders", []):
+        at = _fraction_point(calendar, record_["unit"], start, due, percent)
+        if at > now:
+            _add_timer(session, f"task:{task.id}:g{generation}:reminder:{percent}", "reminder", task, at, now)
+    for number, rung in enumerate(record_.get("ladder", []), start=1):
+        if number < first_rung:
+            continue
+        after = rung["after"]
+        at = add_duration(calendar, due, after["unit"], after["amount"]).due if after else due
+        _add_timer(session, f"task:{task.id}:g{generation}:rung:{number}", "escalation", task, at, now,
+                   rung=number, target_role=rung["role"])
+
+
+def _fraction_point(calendar, unit, start, due, percent) -> datetime:
+    """The instant ``percent`` of the allowed time after the start (working time for working units)."""
+    if unit.startswith("working"):
+        span = calendar.working_seconds_between(start, due)
+        return calendar.add_working_seconds(start, span * percent / 100).due
+    return start + (due - start) * percent / 100
+
+
+def _add_timer(session, key, kind, task, at, now, rung=None, target_role=None):
+    session.add(Timer(key=key, kind=kind, case_id=task.case_id, task_id=task.id, rung=rung,
+                      target_role=target_role, due_at=at, status="pending", created_at=now))
+
+
+def cancel_task_timers(session, task_id: str, now: datetime, why: str) -> int:
+    """Pending (and claimed, not yet fired) timers of a task stop: a claimed one can then no longer fire,
+    because firing requires the claim to be intact."""
+    return session.execute(update(Timer).where(Timer.task_id == task_id, Timer.status.in_(LIVE_TIMER))
+                           .values(status="cancelled", outcome=why[:200], lease_until=None)
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+# --- moving a deadline -------------------------------------------------------------------------------------
+
+def move_deadline(session, task: Task, calendar, now, new_due: datetime, change: dict, *, restart_ladder: bool):
+    """Set a new due instant, record why, and replace the task's live timers with a new generation."""
+    if not task.deadline:
+        task.deadline = {"unit": "working_days", "amount": 0, "expression": None, "source": "",
+                         "calendar": calendar.code, "start": now.isoformat(),
+                         "computed_due": (task.due_at or new_due).isoformat(), "skipped": [], "rolled_from": None,
+                         "reminders": [], "ladder": [], "generation": 0, "changes": []}
+    record_ = dict(task.deadline)
+    change = dict(change, due_before=task.due_at.isoformat() if task.due_at else None,
+                  due_after=new_due.isoformat())
+    record_["changes"] = list(record_.get("changes", [])) + [change]
+    record_["generation"] = record_.get("generation", 0) + 1
+    task.deadline, task.due_at = record_, new_due
+    cancel_task_timers(session, task.id, now, f"deadline moved ({change['kind']})")
+    if restart_ladder:
+        task.escalation_level = 0
+    schedule_timers(session, task, calendar, now, first_rung=task.escalation_level + 1)
+
+
+def held_extension(calendar, unit, due, held_from, held_to) -> datetime:
+    """Resuming extends a deadline by the time held: working time for working-day rules, clock time else."""
+    if unit.startswith("working"):
+        return calendar.add_working_seconds(due, calendar.working_seconds_between(held_from, held_to)).due
+    return due + (held_to - held_from)
+
+
+def extension_due(calendar, task: Task, payload: dict, now) -> datetime:
+    if payload.get("until") is not None:
+        until = calendar.end_of_day(payload["until"])
+        if until <= now:
+            raise InvalidInput("The new deadline must be in the future.",
+                               fields={"until": ["Choose a date after today."]})
+        if task.due_at and until <= task.due_at:
+            raise InvalidInput("An extension moves the deadline later.",
+                               fields={"until": ["Choose a date after the current deadline."]})
+        return until
+    base = task.due_at if task.due_at and task.due_at > now else now  # an overdue task gets time from today
+    return calendar.add_working_days(base, payload["working_days"]).due
+
+
+def ensure_open(task: Task):
+    if task.state != "open":
+        raise Conflict("This task is no longer open.")
