@@ -5,12 +5,13 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from ..db.models import AuditEvent, Case, Household, HouseholdMember, OrgUnit, Person, Task, User, UserMahalla
-from ..errors import InvalidInput, NotAllowed, NotFound
+from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..names import normalise_name, search_key
 from . import definitions, inputs
 from .actors import Actor, case_scope
 from .audit import record
-from .progress import apply_outcome
+from .progress import apply_outcome, lock_case
+from .deadlines import Calendars, calendar_for, cancel_task_timers, held_extension, move_deadline
 from .views import case_summary, task_view, timeline_entry
 
 OPENERS = ("social_worker", "supervisor", "center_head")
@@ -54,7 +55,7 @@ def open_case(engine, actor: Actor, payload) -> dict:
         outcome = engine.runtime.start(version.key, engine.spec_loader(version), seed)
         apply_outcome(engine, session, case, outcome, actor_id=actor.id)
         session.flush()
-        return _detail(engine, session, case)
+        return _detail(engine, session, case, actor.language)
 
 
 def _mahalla_in_scope(session, actor, mahalla_id):
@@ -124,7 +125,8 @@ def list_cases(engine, actor: Actor, *, stage=None, status=None, mahalla_id=None
     if owner_id:
         query = query.where(Case.owner_id == owner_id)
     if overdue:
-        query = query.where(exists().where(Task.case_id == Case.id, Task.state == "open", Task.due_at < now))
+        query = query.where(Case.held_since.is_(None),
+                            exists().where(Task.case_id == Case.id, Task.state == "open", Task.due_at < now))
     if q:
         for term in search_key(q).split():
             query = query.where(Case.search_key.contains(term, autoescape=True))
@@ -142,10 +144,10 @@ def get_case(engine, actor: Actor, case_id: int) -> dict:
         if case is None:
             raise NotFound(f"There is no case {case_id} that you may see.")
         record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id)
-        return _detail(engine, session, case)
+        return _detail(engine, session, case, actor.language)
 
 
-def _detail(engine, session, case) -> dict:
+def _detail(engine, session, case, language="en") -> dict:
     tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open")
                             .order_by(Task.created_at, Task.id)).all()
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id,
@@ -160,7 +162,7 @@ def _detail(engine, session, case) -> dict:
         "stages": list(case.definition_version.stages),
         "definition": {"process_id": case.definition_version.process_id,
                        "version": case.definition_version.version},
-        "open_tasks": [task_view(t, engine.now()) for t in tasks],
+        "open_tasks": [task_view(t, engine.now(), language=language, calendars=Calendars(session)) for t in tasks],
         "timeline": [timeline_entry(e) for e in events],
     })
     return detail
@@ -176,3 +178,68 @@ def _subject(case) -> dict:
 def _person_view(person) -> dict:
     return {"id": person.id, "full_name": person.full_name,
             "birth_date": person.birth_date.isoformat() if person.birth_date else None, "sex": person.sex}
+
+
+HOLD_ROLES = ("social_worker", "supervisor", "center_head")
+
+
+def hold_case(engine, actor: Actor, case_id: int, payload) -> dict:
+    """Put a case on hold while it waits for the client or another agency: the deadline clocks of its open
+    tasks stop (their reminders and rungs are withdrawn) until it resumes."""
+    actor.require(*HOLD_ROLES, action="put a case on hold")
+    data = inputs.load(inputs.HoldCaseIn(), payload)
+    with engine.db.write() as session:
+        case = _case_to_change(session, actor, case_id)
+        if case.held_since is not None:
+            raise Conflict(f"The case is already on hold since {case.held_since:%Y-%m-%d}.")
+        now = engine.now()
+        case.held_since, case.hold_reason = now, data["reason"]
+        for task in _open_tasks(session, case):
+            cancel_task_timers(session, task.id, now, "case on hold")
+        record(session, now, "case.held", actor_id=actor.id, case_id=case.id, waiting_for=data["waiting_for"],
+               reason=data["reason"])
+        return _detail(engine, session, case, actor.language)
+
+
+def resume_case(engine, actor: Actor, case_id: int) -> dict:
+    """End the hold: every open task's deadline moves later by the (working) time held, with the reason kept
+    in its explanation, and its timers start again."""
+    actor.require(*HOLD_ROLES, action="resume a case")
+    with engine.db.write() as session:
+        case = _case_to_change(session, actor, case_id)
+        if case.held_since is None:
+            raise Conflict("The case is not on hold.")
+        now = engine.now()
+        calendar = calendar_for(session, case.district_id)
+        held_from, reason = case.held_since, case.hold_reason
+        moved = []
+        for task in _open_tasks(session, case):
+            if task.due_at is None:
+                continue
+            unit = (task.deadline or {}).get("unit", "working_days")
+            new_due = held_extension(calendar, unit, task.due_at, held_from, now)
+            moved.append({"task_id": task.id, "due_before": task.due_at.isoformat(), "due_after": new_due.isoformat()})
+            move_deadline(session, task, calendar, now, new_due,
+                          {"kind": "hold", "held_from": held_from.isoformat(), "held_to": now.isoformat(),
+                           "reason": reason}, restart_ladder=False)
+        case.held_since = case.hold_reason = None
+        record(session, now, "case.resumed", actor_id=actor.id, case_id=case.id, held_from=held_from.isoformat(),
+               held_seconds=round((now - held_from).total_seconds()), moved=moved)
+        return _detail(engine, session, case, actor.language)
+
+
+def _case_to_change(session, actor, case_id) -> Case:
+    allowed = session.scalar(select(Case.id).where(Case.id == case_id, case_scope(actor)))
+    if allowed is None:
+        raise NotFound(f"There is no case {case_id} that you may see.")
+    case = lock_case(session, case_id)
+    if case.status != "open":
+        raise Conflict("The case is closed.")
+    if actor.role == "social_worker" and case.owner_id != actor.id:
+        raise NotAllowed("Only the case's own social worker or a supervisor may do this.")
+    return case
+
+
+def _open_tasks(session, case):
+    return session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open",
+                                              Task.kind == "process")).all()

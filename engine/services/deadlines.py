@@ -206,3 +206,15 @@ def extension_due(calendar, task: Task, payload: dict, now) -> datetime:
 def ensure_open(task: Task):
     if task.state != "open":
         raise Conflict("This task is no longer open.")
+
+
+class Calendars:
+    """Working calendars of the districts met while serving one request, each read once."""
+
+    def __init__(self, session):
+        self.session, self._by_district = session, {}
+
+    def __call__(self, district_id: int) -> WorkingCalendar:
+        if district_id not in self._by_district:
+            self._by_district[district_id] = calendar_for(self.session, district_id)
+        return self._by_district[district_id]

@@ -1,18 +1,20 @@
 """Tasks: inboxes and queues, a task with its form, claim, assign, save a draft, complete."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from forms import FormValidationError
 
-from ..db.models import Case, Task, User
+from ..db.models import Case, Task
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from . import inputs
 from .actors import Actor, may_act_on, task_scope
 from .audit import record
 from .progress import apply_outcome, lock_case
+from .deadlines import Calendars
+from .escalations import act_on_escalation, extend, reassign
 from .views import case_summary, task_view
 
 SUPERVISING = ("supervisor", "center_head")
@@ -21,7 +23,7 @@ DECISION_KEYS = ("decision", "comment", "outcome", "closure_reason", "in_need", 
 
 
 def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, case_id=None, state="open",
-               limit=100, offset=0) -> dict:
+               kind=None, limit=100, offset=0) -> dict:
     now = engine.now()
     query = select(Task).where(task_scope(actor))
     if state:
@@ -32,14 +34,22 @@ def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, 
         query = query.where(Task.assignee_id.is_(None), Task.role == actor.role,
                             Task.district_id == actor.district_id)
     if overdue:
-        query = query.where(Task.due_at < now)
+        query = query.where(Task.due_at < now, Task.case_id.in_(select(Case.id).where(Case.held_since.is_(None))))
     if case_id:
         query = query.where(Task.case_id == case_id)
-    query = query.options(selectinload(Task.assignee), selectinload(Task.completed_by))
+    if kind:
+        query = query.where(Task.kind == kind)
+    query = query.options(selectinload(Task.assignee), selectinload(Task.completed_by), selectinload(Task.case),
+                          selectinload(Task.escalates))
     with engine.db.read() as session:
         rows = session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
                                .limit(limit).offset(offset)).all()
-        return {"items": [task_view(t, now) for t in rows], "limit": limit, "offset": offset}
+        calendars = Calendars(session)
+        return {"items": [_view(actor, t, now, calendars) for t in rows], "limit": limit, "offset": offset}
+
+
+def _view(actor, task, now, calendars) -> dict:
+    return task_view(task, now, language=actor.language, calendars=calendars)
 
 
 def _task_in_scope(session, actor, task_id) -> Task:
@@ -54,9 +64,9 @@ def get_task(engine, actor: Actor, task_id: str) -> dict:
     with engine.db.write() as session:
         task = _task_in_scope(session, actor, task_id)
         case = task.case
-        view = task_view(task, engine.now())
+        view = _view(actor, task, engine.now(), Calendars(session))
         view["case"] = case_summary(case)
-        if task.form_key:
+        if task.form_key and task.kind == "process":
             form = engine.forms_of(case.definition_version)[task.form_key]
             view["form"] = form.raw
             view["values"] = task.draft if task.draft is not None else _current_values(engine, case, task, form)
@@ -80,7 +90,7 @@ def claim_task(engine, actor: Actor, task_id: str) -> dict:
         if task.state != "open":
             raise Conflict("This task is no longer open.")
         if task.assignee_id == actor.id:
-            return task_view(task, engine.now())
+            return _view(actor, task, engine.now(), Calendars(session))
         if task.assignee_id is not None:
             raise Conflict(f"This task is already taken by {task.assignee.full_name}.")
         if task.role != actor.role or task.district_id != actor.district_id:
@@ -93,7 +103,7 @@ def claim_task(engine, actor: Actor, task_id: str) -> dict:
             raise Conflict("Someone else took this task a moment ago.")
         record(session, engine.now(), "task.claimed", actor_id=actor.id, case_id=task.case_id, task_id=task.id)
         session.expire(task)
-        return task_view(task, engine.now())
+        return _view(actor, task, engine.now(), Calendars(session))
 
 
 def assign_task(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -102,26 +112,24 @@ def assign_task(engine, actor: Actor, task_id: str, payload) -> dict:
     data = inputs.load(inputs.AssignTaskIn(), payload)
     with engine.db.write() as session:
         task = _task_in_scope(session, actor, task_id)
-        if task.state != "open":
-            raise Conflict("This task is no longer open.")
-        target = _user_by_ref(session, data["user"])
-        if target is None or not target.is_active:
-            raise InvalidInput("Unknown user.", fields={"user": ["There is no active user with this id or name."]})
-        if target.district_id != task.district_id or target.role not in (task.lane or task.role, task.role):
-            raise InvalidInput("This user cannot take the task.",
-                               fields={"user": [f"Choose an active {task.lane or task.role} of the district."]})
-        previous = task.assignee_id
-        task.assignee_id, task.role = target.id, target.role
-        record(session, engine.now(), "task.assigned", actor_id=actor.id, case_id=task.case_id, task_id=task.id,
-               from_user_id=previous, to_user_id=target.id, reason=data["reason"])
+        reassign(engine, session, actor, task, data["user"], data["reason"], engine.now())
         session.flush()
-        return task_view(task, engine.now())
+        return _view(actor, task, engine.now(), Calendars(session))
 
 
-def _user_by_ref(session, ref):
-    if isinstance(ref, int):
-        return session.get(User, ref)
-    return session.scalar(select(User).where(or_(User.username == ref)))
+def extend_deadline(engine, actor: Actor, task_id: str, payload) -> dict:
+    """A supervisor moves an open task's deadline later, with a reason kept in its explanation."""
+    actor.require(*SUPERVISING, action="extend deadlines")
+    data = inputs.load(inputs.ExtendDeadlineIn(), payload)
+    with engine.db.write() as session:
+        task = _task_in_scope(session, actor, task_id)
+        if task.kind != "process":
+            raise InvalidInput("Only a case task has a deadline to extend.")
+        lock_case(session, task.case_id)
+        session.refresh(task)
+        extend(engine, session, actor, task, data, engine.now())
+        session.flush()
+        return _view(actor, task, engine.now(), Calendars(session))
 
 
 def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -130,6 +138,8 @@ def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
     with engine.db.write() as session:
         task = _task_in_scope(session, actor, task_id)
         _check_may_complete(actor, task)
+        if task.kind != "process" or not task.form_key:
+            raise InvalidInput("This task has no form to keep a draft of.")
         form = engine.forms_of(task.case.definition_version)[task.form_key]
         try:
             task.draft = form.validate(data, partial=True)
@@ -137,7 +147,7 @@ def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
             raise InvalidInput("Some answers are not valid.", fields=err.errors) from None
         record(session, engine.now(), "task.draft_saved", actor_id=actor.id, case_id=task.case_id,
                task_id=task.id)
-        return task_view(task, engine.now())
+        return _view(actor, task, engine.now(), Calendars(session))
 
 
 def complete_task(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -160,6 +170,8 @@ def _complete(engine, session, actor, task_id, data) -> dict:
         who = f" by {task.completed_by.full_name}" if task.completed_by else ""
         raise Conflict(f"This task was already {task.state}{who}.")
     _check_may_complete(actor, task)
+    if task.kind == "escalation":
+        return _decide_escalation(engine, session, actor, case, task, data)
     version = case.definition_version
     cleaned = _validated(engine, version, task, data)
     outcome = engine.runtime.complete_task(version.key, engine.spec_loader(version), case.state, task.id, cleaned)
@@ -171,10 +183,22 @@ def _complete(engine, session, actor, task_id, data) -> dict:
            **{k: cleaned[k] for k in DECISION_KEYS if k in cleaned})
     apply_outcome(engine, session, case, outcome, actor_id=actor.id, completed_task_id=task.id)
     session.flush()
+    return _after_completion(session, actor, case, task, now)
+
+
+def _after_completion(session, actor, case, task, now) -> dict:
     next_tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open")
                                  .order_by(Task.created_at)).all()
-    return {"task": task_view(task, now), "case": case_summary(case),
-            "next_tasks": [task_view(t, now) for t in next_tasks]}
+    calendars = Calendars(session)
+    return {"task": _view(actor, task, now, calendars), "case": case_summary(case),
+            "next_tasks": [_view(actor, t, now, calendars) for t in next_tasks]}
+
+
+def _decide_escalation(engine, session, actor, case, task, data) -> dict:
+    """An escalation is completed with its action: reassign or extend the overdue task, or acknowledge."""
+    act_on_escalation(engine, session, actor, task, data)
+    session.flush()
+    return _after_completion(session, actor, case, task, engine.now())
 
 
 def _check_may_complete(actor, task):

@@ -1,6 +1,9 @@
 """Plain dictionaries of what users read: the same shapes serve the API and the HTML pages."""
 from __future__ import annotations
 
+from ..deadlines.explain import explain
+from ..i18n import gettext, ngettext
+
 
 def iso(dt):
     return dt.isoformat() if dt else None
@@ -23,15 +26,23 @@ def case_summary(case) -> dict:
         "categories": list(case.categories or []),
         "opened_at": iso(case.opened_at),
         "closed_at": iso(case.closed_at),
+        "on_hold": case.held_since is not None,
+        "held_since": iso(case.held_since),
+        "hold_reason": case.hold_reason,
     }
 
 
-def task_view(task, now) -> dict:
-    return {
+def task_view(task, now, *, language: str = "en", calendars=None) -> dict:
+    """A task as its reader sees it; ``calendars`` (district → working calendar) lets the view explain the
+    deadline and count lateness in working days."""
+    held = task.case.held_since is not None
+    calendar = calendars(task.district_id) if calendars else None
+    view = {
         "id": task.id,
         "case_id": task.case_id,
+        "kind": task.kind,
         "name": task.bpmn_id,
-        "title": task.title,
+        "title": _title(task, now, language, calendar),
         "role": task.role,
         "lane": task.lane,
         "assignee": user_ref(task.assignee),
@@ -40,10 +51,36 @@ def task_view(task, now) -> dict:
         "state": task.state,
         "created_at": iso(task.created_at),
         "due_at": iso(task.due_at),
-        "overdue": bool(task.state == "open" and task.due_at and task.due_at < now),
+        # A case on hold has its clocks stopped: nothing of it is overdue until it resumes.
+        "overdue": bool(task.state == "open" and task.due_at and task.due_at < now and not held),
+        "clock_stopped": held and task.state == "open" and task.due_at is not None,
+        "deadline_explanation": explain(task.deadline, language, calendar) if calendar and task.deadline else None,
+        "escalation_level": task.escalation_level or 0,
         "completed_at": iso(task.completed_at),
         "completed_by": user_ref(task.completed_by),
     }
+    if task.kind == "escalation" and task.escalates is not None:
+        view["escalates"] = {"id": task.escalates.id, "title": task.escalates.title,
+                             "due_at": iso(task.escalates.due_at), "state": task.escalates.state,
+                             "assignee": user_ref(task.escalates.assignee), "rung": task.rung}
+        view["actions"] = ["reassign", "extend", "acknowledge"] if task.escalates.state == "open" \
+            else ["acknowledge"]
+    return view
+
+
+def _title(task, now, language, calendar) -> str:
+    """Process tasks keep the methodologist's title; an escalation says what is late and by how much."""
+    if task.kind != "escalation" or task.escalates is None:
+        return task.title
+    overdue = task.escalates
+    until = now if task.state == "open" else (task.completed_at or now)
+    if calendar and overdue.due_at:
+        days = max(0, calendar.working_days_between(overdue.due_at, until))
+        lateness = ngettext(language, "%(num)d working day late", "%(num)d working days late", days)
+    else:
+        lateness = gettext(language, "late")
+    return gettext(language, "Overdue: “%(task)s” of %(subject)s, %(lateness)s", task=overdue.title,
+                   subject=task.case.subject_name, lateness=lateness)
 
 
 def timeline_entry(event) -> dict:
