@@ -29,6 +29,10 @@ DOCTYPE_MESSAGE = "a DOCTYPE is not allowed in BPMN or DMN files"
 HOME_VISIT_TAG = '<bpmn:userTask id="home_visit_assessment" name="Home visit and needs assessment">'
 HOME_VISIT_PROPERTIES = ('<spiffworkflow:property name="formKey" value="needs_assessment" />\n'
                          '          <spiffworkflow:property name="stage" value="assessment" />\n'
+                         '          <spiffworkflow:property name="deadline" value="5 working days" />\n'
+                         '          <spiffworkflow:property name="deadlineSource" value="Inson rules: the decision on the need for social services within 5 working days of the referral" />\n'
+                         '          <spiffworkflow:property name="reminder" value="80%" />\n'
+                         '          <spiffworkflow:property name="escalation" value="supervisor at deadline; center_head after 3 working days" />\n'
                          '        </spiffworkflow:properties>\n')
 COUNT_SCRIPT = "<bpmn:script>risk_factor_count = len(risk_factors or [])"
 URGENCY_SCRIPT = "<bpmn:script>urgent = bool(immediate_danger or violence or child_at_risk_flag)</bpmn:script>"
@@ -136,10 +140,9 @@ def test_user_task_whose_form_file_is_missing_from_the_set():
 
 
 def test_user_task_without_stage():
-    files = mutate('\n          <spiffworkflow:property name="stage" value="assessment" />\n        </spiffworkflow:'
-                   'properties>\n      </bpmn:extensionElements>\n      <bpmn:incoming>Flow_to_assessment',
-                   '\n        </spiffworkflow:properties>\n      </bpmn:extensionElements>\n      <bpmn:incoming>'
-                   'Flow_to_assessment')
+    files = mutate('\n          <spiffworkflow:property name="stage" value="assessment" />\n          '
+                   '<spiffworkflow:property name="deadline" value="5 working days" />',
+                   '\n          <spiffworkflow:property name="deadline" value="5 working days" />')
     assert the_problem(files) == Problem(
         BPMN_FILE, "user task 'home_visit_assessment' has no stage property", "stage", "home_visit_assessment",
         line_of(files[BPMN_FILE], HOME_VISIT_TAG), "add the property stage (identification, assessment, planning, ...)")
@@ -505,8 +508,9 @@ def test_xinclude_is_not_processed(tmp_path):
                    f'2001/XInclude" href="{sentinel}" parse="text"/>\n')
     compiled = compile_definition(files)
     assert secret not in compiled.spec_json
-    assert compiled.user_tasks["home_visit_assessment"].properties == {"formKey": "needs_assessment",
-                                                                      "stage": "assessment"}
+    properties = compiled.user_tasks["home_visit_assessment"].properties
+    assert (properties["formKey"], properties["deadline"]) == ("needs_assessment", "5 working days")
+    assert all(secret not in value for value in properties.values())
 
 
 # --- schema ----------------------------------------------------------------------------------------------------

@@ -291,6 +291,8 @@ class Timer(Base):
     late_seconds: Mapped[float | None]
     outcome: Mapped[str | None] = mapped_column(String(200))  # what firing did, or why it was cancelled
 
+    task: Mapped[Task | None] = relationship()  # also orders the inserts: a task row before its timers
+
 
 class Notification(Base):
     """In-app messages for one user. The text is rendered in the reader's language from ``kind`` + ``params``."""

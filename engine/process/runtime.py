@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.specs.event_definitions import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 
 from ..errors import Conflict, NotFound, ScriptFailed
@@ -28,6 +31,12 @@ ENGINE_STEP_BUDGET = 2_000
 
 # --- the engine's clock reaches SpiffWorkflow's timers ----------------------------------------------------
 _clock = contextvars.ContextVar("yordam_clock", default=None)
+#: datetime's resolution. Spiff fires a timer when ``due < now``; the scheduler wakes a case when ``due <= now``.
+#: Due timers are checked with the clock one tick ahead, so a timer due at exactly the wake instant fires then
+#: (else a wake at the due instant would do nothing, and a fire-once scheduler row would never come again).
+#: Due instants themselves are always computed from the true clock.
+_TICK = timedelta(microseconds=1)
+_tick_ahead = contextvars.ContextVar("yordam_tick_ahead", default=False)
 
 
 class _ClockedDatetime(datetime):
@@ -37,10 +46,106 @@ class _ClockedDatetime(datetime):
     def now(cls, tz=None):
         clock = _clock.get()
         now = clock.now() if clock is not None else datetime.now(timezone.utc)
+        if _tick_ahead.get():
+            now += _TICK
         return now.astimezone(tz) if tz else now.replace(tzinfo=None)
 
 
 spiff_timer.datetime = _ClockedDatetime
+
+
+@contextmanager
+def _ticked(ahead: bool = True):
+    token = _tick_ahead.set(ahead)
+    try:
+        yield
+    finally:
+        _tick_ahead.reset(token)
+
+
+def _refresh_timers(workflow) -> None:
+    """``refresh_timers`` with ``due <= now`` as the test (waiting timers only: their due instants are fixed)."""
+    with _ticked():
+        workflow.refresh_timers()
+
+# --- cycle timers coalesce ----------------------------------------------------------------------------------
+# Spiff fires one cycle per timer refresh while the cycle's next occurrence is in the past, so after downtime
+# every missed occurrence is replayed (a daily reminder down for 3 days opens 3 tasks; brief §0.8, §2.4). Inside
+# a runtime operation a due cycle fires once: the missed occurrences before the last due one are skipped (they
+# count against R<n>, so the timer still ends when its n-th occurrence is past) and the next occurrence is the
+# first one after now. ``Outcome.coalesced`` says how many were skipped.
+_coalesced = contextvars.ContextVar("yordam_coalesced", default=None)
+_library_cycle_complete = getattr(CycleTimerEventDefinition.cycle_complete, "library_original",
+                                  CycleTimerEventDefinition.cycle_complete)
+
+
+def _coalescing_cycle_complete(self, my_task):
+    tally = _coalesced.get()
+    if tally is not None:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:  # first visit: evaluate the expression as the library would
+            with _ticked(False):
+                expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+                cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(expression)
+            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            my_task._set_internal_data(event_value=event_value)
+        with _ticked():  # an occurrence at exactly now is due (see _TICK)
+            tally[0] += skip_missed_cycles(event_value, spiff_timer.datetime.now(timezone.utc))
+            return _library_cycle_complete(self, my_task)
+    return _library_cycle_complete(self, my_task)
+
+
+_coalescing_cycle_complete.library_original = _library_cycle_complete
+CycleTimerEventDefinition.cycle_complete = _coalescing_cycle_complete
+
+
+def _keeping_cycle_branches(self, my_task):
+    """A non-interrupting cycle timer on an activity stops when the activity ends, but the branches it already
+    started go on (BPMN). Spiff cancels the waiting timer, and cancelling a task removes its unfinished children
+    from the tree: the open escalation tasks would silently disappear. Instead the timer is finished in place."""
+    finished, cancel = _library_boundary_check(self, my_task)
+    if finished and _clock.get() is not None:
+        keep = [t for t in cancel if t.children and t.state == TaskState.WAITING
+                and isinstance(getattr(t.task_spec, "event_definition", None), CycleTimerEventDefinition)]
+        for timer in keep:
+            _finish_cycle(timer)
+        cancel = [t for t in cancel if t not in keep]
+    return finished, cancel
+
+
+_library_boundary_check = getattr(BoundaryEventJoin._check_threshold_structured, "library_original",
+                                  BoundaryEventJoin._check_threshold_structured)
+_keeping_cycle_branches.library_original = _library_boundary_check
+BoundaryEventJoin._check_threshold_structured = _keeping_cycle_branches
+
+
+def _finish_cycle(timer) -> None:
+    """End a waiting cycle timer without cancelling it: no further occurrences; it completes at its next update
+    and the branches it started stay as they are."""
+    timer.internal_data.pop("event_value", None)
+    timer.internal_data["event_fired"] = True
+
+
+def skip_missed_cycles(event_value: dict, now: datetime) -> int:
+    """Move a cycle timer's ``next`` to its last occurrence before ``now`` so that it fires once, and return how
+    many earlier occurrences were skipped. ``event_value`` is Spiff's ``{'cycles', 'next', 'duration'}``;
+    ``cycles`` is -1 for an unbounded ``R/`` cycle."""
+    cycles = event_value["cycles"]
+    period = timedelta(seconds=event_value["duration"])
+    if cycles == 0 or period <= timedelta(0):
+        return 0
+    next_due = datetime.fromisoformat(event_value["next"])
+    if not next_due < now:  # the library's own test: an occurrence is due once it is strictly past
+        return 0
+    due = -(-(now - next_due) // period)  # occurrences next, next+period, ... strictly before now
+    if cycles > 0:
+        due = min(due, cycles)
+    skipped = due - 1
+    if skipped:
+        event_value["next"] = (next_due + skipped * period).isoformat()
+        if cycles > 0:
+            event_value["cycles"] = cycles - skipped
+    return skipped
 
 
 @dataclass(frozen=True)
@@ -71,6 +176,7 @@ class Outcome:
     data: dict
     next_timer_at: datetime | None
     executed: list[str]  # BPMN ids of the tasks run during this step, in order (for the timeline)
+    coalesced: int = 0  # missed occurrences of cycle timers skipped because a later one fired instead
 
 
 class _StepBudget:
@@ -124,10 +230,11 @@ class ProcessRuntime:
             return self._advance(workflow, key)
 
     def wake(self, key, spec_json_loader, state: str) -> Outcome:
-        """Fire the timers that are due by the engine clock and run what follows."""
+        """Fire the timers that are due by the engine clock and run what follows. A cycle timer that missed
+        several occurrences (the scheduler was down) fires once; ``Outcome.coalesced`` counts the skipped ones."""
         workflow = self._load(key, spec_json_loader, state)
         with self._clocked():
-            workflow.refresh_timers()
+            _refresh_timers(workflow)
             return self._advance(workflow, key)
 
     def inspect(self, key, spec_json_loader, state: str) -> Outcome:
@@ -151,10 +258,11 @@ class ProcessRuntime:
 
         class _Scope:
             def __enter__(self_inner):
-                self_inner.token = _clock.set(clock)
+                self_inner.tokens = _clock.set(clock), _coalesced.set([0])
 
             def __exit__(self_inner, *exc):
-                _clock.reset(self_inner.token)
+                _coalesced.reset(self_inner.tokens[1])
+                _clock.reset(self_inner.tokens[0])
 
         return _Scope()
 
@@ -172,13 +280,16 @@ class ProcessRuntime:
         budget = _StepBudget()
         try:
             workflow.do_engine_steps(will_complete_task=budget)
-            workflow.refresh_timers()
+            _refresh_timers(workflow)
             workflow.do_engine_steps(will_complete_task=budget)
+            while _stop_event_subprocess_timers(workflow):
+                workflow.do_engine_steps(will_complete_task=budget)
         except (SpiffWorkflowException, ScriptBudgetExceeded) as err:
             raise _script_failure(err, getattr(err, "task", None)) from None
-        return self._outcome(workflow, dump_state(workflow, key), budget.executed)
+        tally = _coalesced.get()
+        return self._outcome(workflow, dump_state(workflow, key), budget.executed, tally[0] if tally else 0)
 
-    def _outcome(self, workflow, state, executed) -> Outcome:
+    def _outcome(self, workflow, state, executed, coalesced=0) -> Outcome:
         ready = workflow.get_tasks(state=TaskState.READY, manual=True)
         completed = workflow.is_completed()
         if completed:
@@ -188,7 +299,45 @@ class ProcessRuntime:
         else:
             data = dict(workflow.last_task.data) if workflow.last_task else {}
         return Outcome(state=state, open_tasks=[_open_task(t) for t in ready], completed=completed,
-                       data=data, next_timer_at=next_timer_due(workflow), executed=executed)
+                       data=data, next_timer_at=next_timer_due(workflow), executed=executed, coalesced=coalesced)
+
+
+def _stop_event_subprocess_timers(workflow) -> bool:
+    """Once a (sub)process's main flow has ended, its event sub-processes stop listening for their timers.
+
+    Spiff 3.2 starts an event sub-process with a timer start event as a branch beside the main flow and its end
+    waits for that branch, so a repeating reminder (``R/P14D``) would keep a finished case open for ever. BPMN
+    says the event sub-process is only triggered while its parent is active: a timer that has not fired yet is
+    cancelled with its sub-process; a cycle that has fired stops repeating, and the reminders it already opened
+    stay open until done (as BPMN lets running event sub-process instances finish). Returns True if anything
+    changed (the caller then runs the engine again)."""
+    changed = False
+    for scope in [workflow, *workflow.subprocesses.values()]:
+        listeners = [t for t in scope.task_tree.children
+                     if isinstance(t.task_spec, SubWorkflowTask) and not t.has_state(TaskState.FINISHED_MASK)]
+        if not listeners:
+            continue
+        inside = {task.id for listener in listeners for task in listener}
+        main_flow_open = any(t.has_state(TaskState.DEFINITE_MASK) and t.id not in inside
+                             and not isinstance(t.task_spec, _EndJoin) and t.task_spec.name != "End"
+                             for t in scope.tasks.values())
+        if main_flow_open:
+            continue
+        for listener in listeners:
+            subprocess = workflow.subprocesses.get(listener.id)
+            for start in list(subprocess.task_tree.children) if subprocess is not None else []:
+                definition = getattr(start.task_spec, "event_definition", None)
+                if start.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+                    continue
+                if isinstance(definition, CycleTimerEventDefinition) and start.children:
+                    _finish_cycle(start)
+                    start.task_spec._update(start)
+                else:
+                    listener.cancel()
+                changed = True
+        if changed:
+            scope.update_waiting_tasks()
+    return changed
 
 
 def _set_answers(task, form_data: dict) -> None:

@@ -1,10 +1,14 @@
 """JSON API /api/v1: thin routes that load the request, call one engine service and return its result."""
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
+
 from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
-from engine.services import cases, definitions, tasks, users
+from engine.i18n import LANGUAGES
+from engine.services import calendars, cases, definitions, notifications, tasks, users
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.login", "api.openapi"}
@@ -54,6 +58,21 @@ def _authenticate():
         raise NotAuthenticated("Log in first: send Authorization: Bearer <token> from POST /api/v1/auth/login.")
     g.token = header[len("Bearer "):].strip()
     g.actor = users.authenticate(engine(), g.token)
+    language = request.args.get("lang")
+    if language:  # texts (deadline explanations, notifications) in another UI language for this request
+        if language not in LANGUAGES:
+            raise InvalidInput("Bad query parameter.", fields={"lang": ["Use one of: " + ", ".join(LANGUAGES)]})
+        g.actor = dataclasses.replace(g.actor, language=language)
+
+
+def arg_date(name):
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("Bad query parameter.", fields={name: ["Use a date as YYYY-MM-DD."]}) from None
 
 
 @bp.post("/auth/login")
@@ -108,7 +127,8 @@ def get_case(case_id):
 def list_tasks():
     return tasks.list_tasks(engine(), g.actor, mine=arg_bool("mine"), queue=arg_bool("queue"),
                             overdue=arg_bool("overdue"), case_id=arg_int("case_id"),
-                            state=request.args.get("state", "open") or None,
+                            state=_choice("state", ("open", "completed", "cancelled", ""), "open") or None,
+                            kind=_choice("kind", ("process", "escalation", ""), "") or None,
                             limit=arg_int("limit", 100, 500), offset=arg_int("offset", 0))
 
 
@@ -135,6 +155,62 @@ def save_draft(task_id):
 @bp.post("/tasks/<task_id>/assign")
 def assign_task(task_id):
     return tasks.assign_task(engine(), g.actor, task_id, body())
+
+
+@bp.post("/tasks/<task_id>/extend")
+def extend_deadline(task_id):
+    return tasks.extend_deadline(engine(), g.actor, task_id, body())
+
+
+@bp.post("/cases/<int:case_id>/hold")
+def hold_case(case_id):
+    return cases.hold_case(engine(), g.actor, case_id, body())
+
+
+@bp.post("/cases/<int:case_id>/resume")
+def resume_case(case_id):
+    return cases.resume_case(engine(), g.actor, case_id)
+
+
+@bp.get("/notifications")
+def list_notifications():
+    return notifications.list_notifications(engine(), g.actor, unread=arg_bool("unread"),
+                                            limit=arg_int("limit", 50, 200), offset=arg_int("offset", 0))
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+def read_notification(notification_id):
+    return notifications.mark_read(engine(), g.actor, notification_id)
+
+
+@bp.post("/notifications/read")
+def read_all_notifications():
+    return notifications.mark_read(engine(), g.actor)
+
+
+@bp.get("/calendars/<code>/days")
+def calendar_days(code):
+    return calendars.list_days(engine(), g.actor, code, arg_date("from"), arg_date("to"),
+                               org_unit_id=arg_int("org_unit"))
+
+
+@bp.post("/calendars/<code>/days")
+def add_calendar_day(code):
+    return calendars.add_override(engine(), g.actor, code, body()), 201
+
+
+@bp.delete("/calendars/<code>/days/<int:override_id>")
+def delete_calendar_day(code, override_id):
+    calendars.delete_override(engine(), g.actor, code, override_id)
+    return "", 204
+
+
+def _choice(name, allowed, default):
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise InvalidInput("Bad query parameter.",
+                           fields={name: ["Use one of: " + ", ".join(a for a in allowed if a)]})
+    return value
 
 
 @bp.get("/definitions")

@@ -24,6 +24,21 @@ ROUTES = [
      schemas.CompletionOut, True),
     ("/tasks/{task_id}/draft", "put", "Save unfinished answers", inputs.CompleteTaskIn, schemas.TaskOut, True),
     ("/tasks/{task_id}/assign", "post", "Assign a task (supervisors)", inputs.AssignTaskIn, schemas.TaskOut, True),
+    ("/tasks/{task_id}/extend", "post", "Extend a task's deadline with a reason (supervisors)",
+     inputs.ExtendDeadlineIn, schemas.TaskOut, True),
+    ("/cases/{case_id}/hold", "post", "Put a case on hold: its deadline clocks stop", inputs.HoldCaseIn,
+     schemas.CaseDetail, True),
+    ("/cases/{case_id}/resume", "post", "Resume a held case: deadlines move by the time held", None,
+     schemas.CaseDetail, True),
+    ("/notifications", "get", "The user's notifications with the unread count (filters: unread)", None,
+     schemas.NotificationList, True),
+    ("/notifications/{notification_id}/read", "post", "Mark one notification read", None, None, True),
+    ("/notifications/read", "post", "Mark all notifications read", None, None, True),
+    ("/calendars/{code}/days", "get", "Days of a working calendar (UZ, KZ, KG) with reasons (from, to)", None,
+     None, True),
+    ("/calendars/{code}/days", "post", "Add an override: extra day off or transferred working day (admin)",
+     inputs.CalendarDayIn, None, True),
+    ("/calendars/{code}/days/{override_id}", "delete", "Remove an override (admin)", None, None, True),
     ("/definitions", "get", "Published process definition versions", None, None, True),
 ]
 
@@ -47,7 +62,8 @@ def document() -> dict:
         if secured:
             operation["security"] = [{"bearer": []}]
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                      for name in ("case_id", "task_id") if "{" + name + "}" in path]
+                      for name in ("case_id", "task_id", "notification_id", "code", "override_id")
+                      if "{" + name + "}" in path]
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(path, {})[method] = operation

@@ -25,6 +25,9 @@ class CaseSummary(Schema):
     categories = fields.List(fields.String())
     opened_at = fields.String()
     closed_at = fields.String(allow_none=True)
+    on_hold = fields.Boolean()
+    held_since = fields.String(allow_none=True)
+    hold_reason = fields.String(allow_none=True)
 
 
 class TaskOut(Schema):
@@ -39,8 +42,16 @@ class TaskOut(Schema):
     form_key = fields.String(allow_none=True)
     state = fields.String()
     created_at = fields.String()
+    kind = fields.String(metadata={"description": "process (a BPMN task) or escalation (about an overdue task)"})
     due_at = fields.String(allow_none=True)
     overdue = fields.Boolean()
+    clock_stopped = fields.Boolean(metadata={"description": "the case is on hold; the deadline does not run"})
+    deadline_explanation = fields.String(allow_none=True,
+                                         metadata={"description": "how the due instant was reached, in the "
+                                                   "user's language (or ?lang=)"})
+    escalation_level = fields.Integer(metadata={"description": "rungs of the escalation ladder reached"})
+    escalates = fields.Dict(metadata={"description": "escalation tasks: the overdue task"})
+    actions = fields.List(fields.String(), metadata={"description": "escalation tasks: what completing may do"})
     completed_at = fields.String(allow_none=True)
     completed_by = fields.Nested(UserRef, allow_none=True)
 
@@ -86,6 +97,23 @@ class CompletionOut(Schema):
     task = fields.Nested(TaskOut)
     case = fields.Nested(CaseSummary)
     next_tasks = fields.List(fields.Nested(TaskOut))
+
+
+class Notification(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    text = fields.String()
+    case_id = fields.Integer(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    created_at = fields.String()
+    read_at = fields.String(allow_none=True)
+
+
+class NotificationList(Schema):
+    items = fields.List(fields.Nested(Notification))
+    unread = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
 
 
 class LoginIn(Schema):
