@@ -1,4 +1,5 @@
-"""The ``yordam`` command: serve, db upgrade, demo load, users create, workflows lint|publish."""
+"""The ``yordam`` command: serve, scheduler, tick, db upgrade, demo load, users create, workflows lint|publish,
+outbox send."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,16 @@ def main(argv=None) -> int:
     serve = sub.add_parser("serve", help="serve the web app and API")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    serve.add_argument("--no-scheduler", action="store_true",
+                       help="do not run the ticker inside (a separate `yordam scheduler` runs)")
+
+    sub.add_parser("scheduler", help="run the scheduler ticker in this process until stopped")
+    tick = sub.add_parser("tick", help="one scheduler pass: fire every timer due now")
+    tick.add_argument("--at", help="ISO instant to run the pass as of (time travel: needs "
+                                   "YORDAM_ALLOW_TIME_TRAVEL=1)")
+
+    outbox = sub.add_parser("outbox", help="e-mail outbox").add_subparsers(dest="action", required=True)
+    outbox.add_parser("send", help="send pending e-mails (YORDAM_SMTP_URL)")
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the migrations")
@@ -58,11 +69,58 @@ def _engine():
 
 
 def cmd_serve(args) -> int:
+    from engine.scheduler import Ticker
     from webui import create_app
-    app = create_app(_engine())
-    print(f"Yordam on http://{args.host}:{args.port}/", flush=True)
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    engine = _engine()
+    app = create_app(engine)
+    ticker = None
+    if engine.settings.embedded_scheduler and not args.no_scheduler:
+        ticker = Ticker(engine)
+        ticker.start()
+    print(f"Yordam on http://{args.host}:{args.port}/" + (" (scheduler inside)" if ticker else ""), flush=True)
+    try:
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    finally:
+        if ticker:
+            ticker.stop()
     return 0
+
+
+def cmd_scheduler(args) -> int:
+    from engine.scheduler import Ticker
+    ticker = Ticker(_engine(), blocking=True)
+    print(f"Yordam scheduler {ticker.worker}: ticking every {ticker.interval:g} s", flush=True)
+    try:
+        ticker.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
+def cmd_tick(args) -> int:
+    from engine.clock import FakeClock
+    from engine.core import Engine
+    from engine.services.scheduler import tick
+    from engine.settings import Settings, parse_instant
+    settings = Settings.from_env()
+    clock = None
+    if args.at:
+        if not settings.allow_time_travel:
+            raise EngineError("--at is time travel: set YORDAM_ALLOW_TIME_TRAVEL=1 (never in production).")
+        clock = FakeClock(parse_instant(args.at))
+    engine = Engine(settings, clock=clock)
+    report = tick(engine)
+    print(f"as of {engine.now().isoformat()}: fired {report.fired} timer(s) {dict(report.by_kind)}, "
+          f"skipped {report.skipped}, failed {report.failed}, latest {report.max_late_seconds:.0f} s late")
+    return 1 if report.failed else 0
+
+
+def cmd_outbox_send(args) -> int:
+    from engine.services.outbox import send_pending
+    engine = _engine()
+    sent, failed = send_pending(engine)
+    print(f"sent {sent} e-mail(s), {failed} failed")
+    return 1 if failed else 0
 
 
 def cmd_db_upgrade(args) -> int:
@@ -124,6 +182,9 @@ def cmd_workflows_publish(args) -> int:
 
 COMMANDS = {
     ("serve", None): cmd_serve,
+    ("scheduler", None): cmd_scheduler,
+    ("tick", None): cmd_tick,
+    ("outbox", "send"): cmd_outbox_send,
     ("db", "upgrade"): cmd_db_upgrade,
     ("demo", "load"): cmd_demo_load,
     ("users", "create"): cmd_users_create,

@@ -68,6 +68,7 @@ def _refresh_timers(workflow) -> None:
     with _ticked():
         workflow.refresh_timers()
 
+
 # --- cycle timers coalesce ----------------------------------------------------------------------------------
 # Spiff fires one cycle per timer refresh while the cycle's next occurrence is in the past, so after downtime
 # every missed occurrence is replayed (a daily reminder down for 3 days opens 3 tasks; brief §0.8, §2.4). Inside

@@ -1,11 +1,17 @@
 """Demo data: a region, two districts, six mahallas, users of every role and twenty cases at every stage.
 
 Cases are driven through the real services with the answers in ``demo_answers``, so every row, task and audit
-event is what real use would have produced. Refused in production mode.
+event is what real use would have produced. They were opened days or weeks ago (a clock set in the past, one
+day per step), and a scheduler pass then fires what has fallen due since: some tasks are overdue and their
+escalations wait for the supervisor, as in any real centre. Refused in production mode.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from sqlalchemy import select
+
+from ..clock import FakeClock
 
 from ..db.models import OrgUnit, Task, User
 from ..errors import EngineError
@@ -42,6 +48,8 @@ PLAIN = [("register_referral", referral), ("needs_assessment", assessment),
          ("closure_approval", lambda: approval("approved"))]
 # How many steps of PLAIN each demo case has gone through: every stage is represented.
 PROGRESS = [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6, 6, 7, 8, 9, 9]
+# How many days ago each was opened (a step a day after that): some are fresh, some have fallen behind.
+AGES = [0, 3, 12, 1, 9, 20, 4, 15, 6, 18, 8, 10, 25, 12, 30, 40, 14, 20, 30, 45]
 
 
 def load(engine) -> str:
@@ -90,18 +98,37 @@ def actor(engine, username) -> Actor:
 
 
 def load_cases(engine) -> None:
+    from ..core import Engine
+    from .scheduler import tick
     with engine.db.read() as session:
         workers = session.scalars(select(User).where(User.role == "social_worker").order_by(User.id)).all()
         plan = [(w.username, m.id) for w in workers for m in w.mahallas]
+    now = engine.now()
+    clock = FakeClock(now)
+    past = Engine(engine.settings, clock=clock, database=engine.db)
     for i, steps in enumerate(PROGRESS):
-        username, mahalla_id = plan[i % len(plan)]
-        case = cases.open_case(engine, actor(engine, username), {
-            "subject": {"kind": "person", "full_name": CLIENTS[i], "birth_date": f"{1940 + i * 3}-0{1 + i % 9}-15",
-                        "sex": "female" if i % 2 == 0 else "male"},
-            "mahalla_id": mahalla_id, "channel": ("mahalla", "self", "polyclinic", "school")[i % 4],
-            "summary": "Referred for help with living conditions and care."})
-        for form_key, make in PLAIN[:steps]:
-            complete_step(engine, case["id"], form_key, make())
+        clock.set(_office_morning(now - timedelta(days=AGES[i])))
+        _load_case(past, clock, now, plan[i % len(plan)], i, steps)
+    tick(engine)  # what fell due between then and now fires, late, as after a weekend
+
+
+def _office_morning(instant: datetime) -> datetime:
+    """10:00 in Tashkent (UTC+5) on the instant's date, never later than the instant itself."""
+    morning = instant.replace(hour=5, minute=0, second=0, microsecond=0, tzinfo=timezone.utc)
+    return min(morning, instant)
+
+
+def _load_case(engine, clock, now, owner, i, steps) -> None:
+    username, mahalla_id = owner
+    case = cases.open_case(engine, actor(engine, username), {
+        "subject": {"kind": "person", "full_name": CLIENTS[i], "birth_date": f"{1940 + i * 3}-0{1 + i % 9}-15",
+                    "sex": "female" if i % 2 == 0 else "male"},
+        "mahalla_id": mahalla_id, "channel": ("mahalla", "self", "polyclinic", "school")[i % 4],
+        "summary": "Referred for help with living conditions and care."})
+    for form_key, make in PLAIN[:steps]:
+        if clock.now() + timedelta(days=1) < now:
+            clock.advance(days=1)
+        complete_step(engine, case["id"], form_key, make())
 
 
 def complete_step(engine, case_id: int, form_key: str, data: dict) -> dict:

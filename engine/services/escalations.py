@@ -25,6 +25,8 @@ def fire_reminder(engine, session, timer: Timer, now: datetime) -> str:
     task = session.get(Task, timer.task_id)
     if task is None or task.state != "open":
         return "task no longer open"
+    if task.due_at is not None and task.due_at <= now:
+        return "deadline already passed; the escalation ladder takes over"
     # Reminders missed while the scheduler was down fire as one: the later points of this generation that
     # are already due are folded into this one.
     folded = session.scalars(select(Timer).where(Timer.task_id == task.id, Timer.kind == "reminder",
