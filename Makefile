@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export PORT
 
-.PHONY: run test install db demo lint clean
+.PHONY: run test install db demo lint clean messages
 
 $(BIN)/yordam: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,9 @@ test: install
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
+
+# Translators: after changing user-facing strings, refresh the template and every catalogue.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext:2 -k ngettext:2,3 -k tr:2 --no-location \
+		-o engine/translations/messages.pot .
+	$(BIN)/pybabel update -i engine/translations/messages.pot -d engine/translations --no-fuzzy-matching

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ..i18n import gettext as _, moment, ngettext, day
+from ..i18n import day, moment, ngettext
+from ..i18n import gettext as tr
 
 
 def duration_text(language: str, unit: str, amount: float) -> str:
@@ -14,7 +15,7 @@ def duration_text(language: str, unit: str, amount: float) -> str:
         return ngettext(language, "%(num)d working day", "%(num)d working days", n)
     if unit == "working_hours":
         if isinstance(n, float):
-            return _(language, "%(num)s working hours", num=f"{n:g}")
+            return tr(language, "%(num)s working hours", num=f"{n:g}")
         return ngettext(language, "%(num)d working hour", "%(num)d working hours", n)
     if unit == "hours":
         return ngettext(language, "%(num)d hour", "%(num)d hours", n)
@@ -27,17 +28,17 @@ def explain(record: dict | None, language: str, calendar) -> str | None:
         return None
     tz = calendar.tz
     start, due = _instant(record["start"]), _instant(record["computed_due"])
-    parts = [_(language, "Due %(due)s: %(duration)s from %(start)s.",
+    parts = [tr(language, "Due %(due)s: %(duration)s from %(start)s.",
                due=moment(language, due, tz), duration=duration_text(language, record["unit"], record["amount"]),
                start=moment(language, start, tz))]
     if record.get("expression"):
-        parts.append(_(language, "The number comes from the case data (%(expression)s).",
+        parts.append(tr(language, "The number comes from the case data (%(expression)s).",
                        expression=record["expression"]))
     parts += _skipped(language, record, calendar)
     for change in record.get("changes", []):
         parts.append(_change(language, change, tz))
     if record.get("source"):
-        parts.append(_(language, "Source: %(source)s.", source=record["source"].rstrip(".")))
+        parts.append(tr(language, "Source: %(source)s.", source=record["source"].rstrip(".")))
     return " ".join(parts)
 
 
@@ -49,15 +50,15 @@ def _skipped(language, record, calendar) -> list[str]:
             weekends += 1
             continue
         name = calendar.holiday_name(when, language) if entry["reason"] == "holiday" else None
-        name = name or entry.get("name") or _(language, "day off")
-        named.append(_(language, "%(day)s (%(name)s)", day=day(language, when), name=name))
+        name = name or entry.get("name") or tr(language, "day off")
+        named.append(tr(language, "%(day)s (%(name)s)", day=day(language, when), name=name))
     if named:
-        parts.append(_(language, "Not counted: %(days)s.", days="; ".join(named)))
+        parts.append(tr(language, "Not counted: %(days)s.", days="; ".join(named)))
     if weekends:
         parts.append(ngettext(language, "%(num)d weekend day not counted.", "%(num)d weekend days not counted.",
                               weekends))
     if record.get("rolled_from"):
-        parts.append(_(language, "%(day)s is not a working day, so the deadline moves to the next working day.",
+        parts.append(tr(language, "%(day)s is not a working day, so the deadline moves to the next working day.",
                        day=day(language, date.fromisoformat(record["rolled_from"]))))
     return parts
 
@@ -65,12 +66,12 @@ def _skipped(language, record, calendar) -> list[str]:
 def _change(language, change, tz) -> str:
     before, after = moment(language, _instant(change["due_before"]), tz), moment(language, _instant(change["due_after"]), tz)
     if change["kind"] == "hold":
-        return _(language, "The case was on hold from %(start)s to %(end)s (%(reason)s), so the deadline moved "
+        return tr(language, "The case was on hold from %(start)s to %(end)s (%(reason)s), so the deadline moved "
                            "from %(before)s to %(after)s.",
                  start=moment(language, _instant(change["held_from"]), tz),
                  end=moment(language, _instant(change["held_to"]), tz), reason=change.get("reason") or "—",
                  before=before, after=after)
-    return _(language, "%(who)s extended the deadline from %(before)s to %(after)s: %(reason)s.",
+    return tr(language, "%(who)s extended the deadline from %(before)s to %(after)s: %(reason)s.",
              who=change.get("by") or "—", before=before, after=after, reason=change.get("reason") or "—")
 
 

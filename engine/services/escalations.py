@@ -30,7 +30,8 @@ def fire_reminder(engine, session, timer: Timer, now: datetime) -> str:
     # Reminders missed while the scheduler was down fire as one: the later points of this generation that
     # are already due are folded into this one.
     folded = session.scalars(select(Timer).where(Timer.task_id == task.id, Timer.kind == "reminder",
-                                                 Timer.status == "pending", Timer.due_at <= now,
+                                                 Timer.status.in_(("pending", "claimed")),
+                                                 Timer.due_at <= now,
                                                  Timer.id != timer.id)).all()
     for other in folded:
         other.status, other.outcome = "cancelled", f"coalesced into {timer.key}"[:200]
@@ -103,7 +104,8 @@ def act_on_escalation(engine, session, actor, escalation: Task, data: dict) -> d
     if escalation.assignee_id is None:
         escalation.assignee_id = actor.id
     record(session, now, "escalation.decided", actor_id=actor.id, case_id=escalation.case_id,
-           task_id=escalation.id, overdue_task_id=overdue.id, **details)
+           task_id=escalation.id, overdue_task_id=overdue.id,
+           **{("decision" if key == "action" else key): value for key, value in details.items()})
     return details
 
 
