@@ -203,8 +203,6 @@ class Task(Base):
         Index("ix_tasks_queue", "role", "district_id", "state"),
         Index("ix_tasks_case_state", "case_id", "state"),
         Index("ix_tasks_due", "state", "due_at"),
-        # One escalation per rung of one overdue task, whatever happens to the schedulers.
-        UniqueConstraint("escalates_task_id", "rung", name="uq_tasks_escalation_rung"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -56,7 +56,8 @@ def fire_rung(engine, session, timer: Timer, now: datetime) -> str:
     calendar = calendar_for(session, case.district_id)
     late_days = max(0, calendar.working_days_between(task.due_at, now))
     target = assign(session, case, timer.target_role)
-    escalation = Task(id=str(uuid.uuid4()), case_id=case.id, bpmn_id="escalation",
+    # The id derives from the timer's key: whatever the schedulers do, one rung makes one escalation task.
+    escalation = Task(id=str(uuid.uuid5(uuid.NAMESPACE_URL, "yordam:" + timer.key)), case_id=case.id, bpmn_id="escalation",
                       title=f"Overdue: {task.title}", lane=timer.target_role, role=target.role,
                       assignee_id=target.assignee_id, district_id=case.district_id, mahalla_id=case.mahalla_id,
                       form_key=None, stage=task.stage, state="open", created_at=now, kind="escalation",
