@@ -17,6 +17,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from . import inputs
 from .actors import Actor
 from .audit import record
+from .deadlines import forget_calendars
 
 MAX_SPAN_DAYS = 400
 
@@ -82,6 +83,7 @@ def add_override(engine, actor: Actor, code: str, payload) -> dict:
                               org_unit_id=data["org_unit_id"], created_by_id=actor.id, created_at=engine.now())
             session.add(row)
             session.flush()
+            forget_calendars(session)
             record(session, engine.now(), "calendar.override_added", actor_id=actor.id, calendar=code,
                    date=data["date"].isoformat(), kind=data["kind"], name=data["name"],
                    org_unit_id=data["org_unit_id"])
@@ -100,3 +102,4 @@ def delete_override(engine, actor: Actor, code: str, override_id: int) -> None:
         record(session, engine.now(), "calendar.override_removed", actor_id=actor.id, calendar=code,
                date=row.date.isoformat(), kind=row.kind, name=row.name, org_unit_id=row.org_unit_id)
         session.delete(row)
+        forget_calendars(session)

@@ -10,6 +10,8 @@ durable timers (reminders, escalation rungs), moved by holds and extensions, can
 """
 from __future__ import annotations
 
+import time
+import weakref
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -37,9 +39,30 @@ def calendar_code(session, org_unit_id: int) -> str:
     return DEFAULT_CALENDAR
 
 
+#: Calendars per database and district, kept a short while: firing 10,000 timers must not read the org tree
+#: and the overrides 10,000 times. This process forgets them at once when an override changes; other
+#: processes see the change within ``CALENDAR_TTL_SECONDS``.
+CALENDAR_TTL_SECONDS = 60.0
+_calendar_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def calendar_for(session, district_id: int) -> WorkingCalendar:
     """The district's working calendar: its jurisdiction's, with the overrides for the whole jurisdiction and
     for the district's own region or district (regional differences)."""
+    per_database = _calendar_cache.setdefault(session.get_bind().engine, {})
+    cached = per_database.get(district_id)
+    if cached and time.monotonic() - cached[1] < CALENDAR_TTL_SECONDS:
+        return cached[0]
+    calendar = _read_calendar(session, district_id)
+    per_database[district_id] = (calendar, time.monotonic())
+    return calendar
+
+
+def forget_calendars(session) -> None:
+    _calendar_cache.pop(session.get_bind().engine, None)
+
+
+def _read_calendar(session, district_id: int) -> WorkingCalendar:
     code = calendar_code(session, district_id)
     units = _ancestors(session, district_id)
     rows = session.scalars(select(CalendarDay).where(CalendarDay.calendar == code)).all()

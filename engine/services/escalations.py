@@ -55,7 +55,10 @@ def fire_rung(engine, session, timer: Timer, now: datetime) -> str:
         return "rung already reached"
     calendar = calendar_for(session, case.district_id)
     late_days = max(0, calendar.working_days_between(task.due_at, now))
-    target = assign(session, case, timer.target_role)
+    with session.no_autoflush:
+        target = assign(session, case, timer.target_role)
+        recipients = holders_of(session, target.role, case.district_id) if target.assignee_id is None \
+            else [target.assignee_id]
     # The id derives from the timer's key: whatever the schedulers do, one rung makes one escalation task.
     escalation = Task(id=str(uuid.uuid5(uuid.NAMESPACE_URL, "yordam:" + timer.key)), case_id=case.id, bpmn_id="escalation",
                       title=f"Overdue: {task.title}", lane=timer.target_role, role=target.role,
@@ -70,8 +73,7 @@ def fire_rung(engine, session, timer: Timer, now: datetime) -> str:
     if target.reason:
         details["rerouted_because"] = target.reason
     record(session, now, "task.escalated", case_id=case.id, task_id=task.id, **details)
-    notify(engine, session, holders_of(session, target.role, case.district_id) if target.assignee_id is None
-           else [target.assignee_id], "escalation.opened", case_id=case.id, task_id=escalation.id,
+    notify(engine, session, recipients, "escalation.opened", case_id=case.id, task_id=escalation.id,
            task=task.title, subject=case.subject_name)
     notify(engine, session, [task.assignee_id], "task.overdue", case_id=case.id, task_id=task.id,
            task=task.title, subject=case.subject_name, role=target.role)
