@@ -54,6 +54,12 @@ class Client:
     def post(self, path, body=None):
         return self.call("POST", path, body if body is not None else {})
 
+    def put(self, path, body=None):
+        return self.call("PUT", path, body if body is not None else {})
+
+    def delete(self, path):
+        return self.call("DELETE", path)
+
     def login(self, username, password="demo1234") -> "Client":
         status, body = Client(self.base_url).post("/auth/login", {"username": username, "password": password})
         assert status == 200, body

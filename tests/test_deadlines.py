@@ -25,6 +25,10 @@ def utc(*args):
     return datetime(*args, tzinfo=timezone.utc)
 
 
+def english(engine, username):
+    return dataclasses.replace(actor(engine, username), language="en")
+
+
 def task_by_form(engine, case_id, form_key) -> Task:
     [task] = [t for t in open_tasks(engine, case_id) if t.form_key == form_key]
     return task
@@ -122,7 +126,7 @@ def test_every_rung_fires_once_at_its_time(engine, clock):
     assert [n.kind for n in notes(engine, "supervisor1")] == ["escalation.opened"]
     assert [n.kind for n in notes(engine, "worker1")] == ["task.reminder", "task.overdue"]
     supervisor = actor(engine, "supervisor1")
-    view = tasks.get_task(engine, supervisor, first.id)
+    view = tasks.get_task(engine, dataclasses.replace(supervisor, language="en"), first.id)
     assert view["escalates"]["id"] == task.id and view["actions"] == ["reassign", "extend", "acknowledge"]
     assert view["title"].startswith("Overdue: “Home visit and needs assessment”")
 
@@ -130,7 +134,8 @@ def test_every_rung_fires_once_at_its_time(engine, clock):
     assert tick(engine).by_kind == {"escalation": 1}
     second = escalations(engine, cid)[-1]
     assert (second.role, second.rung) == ("center_head", 2)
-    assert "3 working days late" in tasks.get_task(engine, actor(engine, "head1"), second.id)["title"]
+    head = dataclasses.replace(actor(engine, "head1"), language="en")
+    assert "3 working days late" in tasks.get_task(engine, head, second.id)["title"]
     with engine.db.read() as session:
         assert session.get(Task, task.id).escalation_level == 2
 
@@ -202,7 +207,7 @@ def test_the_supervisor_extends_from_the_escalation_and_the_ladder_starts_again(
     assert extended.due_at == UZ.add_working_days(clock.now(), 2).due
     assert extended.escalation_level == 0 and extended.deadline["generation"] == 1
     assert extended.deadline["changes"][-1]["reason"] == "The family was away at a funeral."
-    text = tasks.get_task(engine, actor(engine, "worker1"), task.id)["deadline_explanation"]
+    text = tasks.get_task(engine, english(engine, "worker1"), task.id)["deadline_explanation"]
     assert "Nodira Yusupova extended the deadline" in text and "funeral" in text
     live = [t for t in timers_of(engine, task.id) if t.status == "pending"]
     assert [t.key.split(":", 2)[2] for t in live if t.kind == "escalation"] == ["g1:rung:1", "g1:rung:2"]
@@ -277,7 +282,7 @@ def test_hold_stops_the_clock_and_resume_moves_the_deadline_by_the_time_held(eng
     moved = task_by_form(engine, cid, "needs_assessment")
     assert moved.due_at == UZ.add_working_seconds(task.due_at, held_seconds).due == utc(2026, 1, 20, 13, 0)
     assert not resumed["on_hold"] and resumed["open_tasks"][0]["due_at"] == moved.due_at.isoformat()
-    text = tasks.get_task(engine, worker, task.id)["deadline_explanation"]
+    text = tasks.get_task(engine, english(engine, "worker1"), task.id)["deadline_explanation"]
     assert "on hold" in text and "Waiting for the polyclinic" in text
     pending = [t for t in timers_of(engine, task.id) if t.status == "pending"]
     assert {t.kind for t in pending} == {"escalation", "reminder"} and pending[-2].due_at == moved.due_at
@@ -372,10 +377,11 @@ def test_notifications_list_counts_unread_and_marks_read(engine, clock):
     clock.set(task.due_at + timedelta(seconds=1))
     tick(engine)
     supervisor = actor(engine, "supervisor1")
-    listed = notifications.list_notifications(engine, supervisor)
-    assert listed["unread"] == 1 and "Home visit and needs assessment" in listed["items"][0]["text"]
+    listed = notifications.list_notifications(engine, dataclasses.replace(supervisor, language="en"))
+    assert listed["unread"] == 1 and listed["items"][0]["text"].startswith(
+        "Overdue: “Home visit and needs assessment”")
     ru = notifications.list_notifications(engine, dataclasses.replace(supervisor, language="ru"))
-    assert ru["items"][0]["text"] != listed["items"][0]["text"]
+    assert ru["items"][0]["text"].startswith("Просрочено")
     assert notifications.mark_read(engine, supervisor, listed["items"][0]["id"]) == {"unread": 0}
     with engine.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Notification)

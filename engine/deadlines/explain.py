@@ -69,10 +69,11 @@ def _change(language, change, tz) -> str:
         return tr(language, "The case was on hold from %(start)s to %(end)s (%(reason)s), so the deadline moved "
                            "from %(before)s to %(after)s.",
                  start=moment(language, _instant(change["held_from"]), tz),
-                 end=moment(language, _instant(change["held_to"]), tz), reason=change.get("reason") or "—",
+                 end=moment(language, _instant(change["held_to"]), tz), reason=(change.get("reason") or "—").rstrip("."),
                  before=before, after=after)
     return tr(language, "%(who)s extended the deadline from %(before)s to %(after)s: %(reason)s.",
-             who=change.get("by") or "—", before=before, after=after, reason=change.get("reason") or "—")
+             who=change.get("by") or "—", before=before, after=after,
+             reason=(change.get("reason") or "—").rstrip("."))
 
 
 def _instant(text: str) -> datetime:

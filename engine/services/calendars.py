@@ -79,6 +79,11 @@ def add_override(engine, actor: Actor, code: str, payload) -> dict:
                 if unit is None or unit.kind == "mahalla":
                     raise InvalidInput("Unknown region or district.",
                                        fields={"org_unit_id": ["Give a region or district id."]})
+            same = select(CalendarDay.id).where(CalendarDay.calendar == code, CalendarDay.date == data["date"])
+            same = same.where(CalendarDay.org_unit_id.is_(None) if data["org_unit_id"] is None
+                              else CalendarDay.org_unit_id == data["org_unit_id"])
+            if session.scalar(same) is not None:
+                raise IntegrityError("duplicate override", None, None)
             row = CalendarDay(calendar=code, date=data["date"], kind=data["kind"], name=data["name"],
                               org_unit_id=data["org_unit_id"], created_by_id=actor.id, created_at=engine.now())
             session.add(row)
