@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select
 
 from engine.db.migrate import upgrade
-from engine.db.models import Base, Case, DefinitionVersion, Task, User
+from engine.db.models import Base, Case, DefinitionVersion, Task, Timer, User
 
 ROOT = Path(__file__).resolve().parent.parent
 YORDAM = [sys.executable, "-m", "webui.cli"]
@@ -55,6 +55,9 @@ def test_db_upgrade_demo_load_and_refusal_in_production(tmp_path):
         assert set(conn.scalars(select(Case.status))) == {"open", "closed"}
         assert conn.scalar(select(func.count(DefinitionVersion.id))) == 1
         assert conn.scalar(select(func.count(Task.id)).where(Task.state == "open")) >= 18
+        # Some demo work has fallen behind: overdue tasks and escalations waiting for supervisors.
+        assert conn.scalar(select(func.count(Task.id)).where(Task.kind == "escalation", Task.state == "open")) >= 3
+        assert conn.scalar(select(func.count(Timer.id)).where(Timer.status == "fired")) >= 3
         roles = set(conn.scalars(select(User.role)))
     engine.dispose()
     assert roles == {"social_worker", "supervisor", "center_head", "specialist", "methodologist", "admin"}
@@ -91,3 +94,19 @@ def test_time_travel_needs_its_switch(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 't.sqlite'}", "YORDAM_NOW": "2026-12-01T09:00:00+05:00"}
     refused = run(["workflows", "publish"], env, check=False)
     assert refused.returncode == 2 and "YORDAM_ALLOW_TIME_TRAVEL" in refused.stderr
+
+
+def test_tick_runs_one_pass_and_time_travels_only_with_its_switch(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'tick.sqlite'}"}
+    run(["db", "upgrade"], env)
+    run(["demo", "load"], env)
+    assert "fired 0 timer(s)" in run(["tick"], env).stdout  # demo load already fired what was due
+    refused = run(["tick", "--at", "2030-01-01T09:00:00Z"], env, check=False)
+    assert refused.returncode == 2 and "YORDAM_ALLOW_TIME_TRAVEL" in refused.stderr
+    bad = run(["tick", "--at", "next week"], {**env, "YORDAM_ALLOW_TIME_TRAVEL": "1"}, check=False)
+    assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+    out = run(["tick", "--at", "2030-01-01T09:00:00Z"], {**env, "YORDAM_ALLOW_TIME_TRAVEL": "1"}).stdout
+    fired = int(out.split("fired ")[1].split(" ")[0])
+    assert out.startswith("as of 2030-01-01T09:00:00+00:00") and fired > 0
+    again = run(["tick", "--at", "2030-01-01T09:00:00Z"], {**env, "YORDAM_ALLOW_TIME_TRAVEL": "1"}).stdout
+    assert "fired 0 timer(s)" in again
