@@ -12,6 +12,7 @@ from .actors import Actor, case_scope
 from .audit import record
 from .progress import apply_outcome, lock_case
 from .deadlines import Calendars, calendar_for, cancel_task_timers, held_extension, move_deadline
+from .narrative import narrate
 from .views import case_summary, task_view, timeline_entry
 
 OPENERS = ("social_worker", "supervisor", "center_head")
@@ -164,8 +165,25 @@ def _detail(engine, session, case, language="en") -> dict:
                        "version": case.definition_version.version},
         "open_tasks": [task_view(t, engine.now(), language=language, calendars=Calendars(session)) for t in tasks],
         "timeline": [timeline_entry(e) for e in events],
+        # The same events told in plain language, in the reader's language, with lateness in working days.
+        "story": narrate(session, case, events, language, calendar_for(session, case.district_id)),
+        "plan": _service_plan(engine, case),
     })
     return detail
+
+
+PLAN_FORM = "service_plan"
+
+
+def _service_plan(engine, case) -> dict | None:
+    """The individual service plan as the case holds it now (the answers of the plan form), or None."""
+    version = case.definition_version
+    form = engine.forms_of(version).get(PLAN_FORM)
+    if form is None or not case.state:
+        return None
+    data = engine.runtime.inspect(version.key, engine.spec_loader(version), case.state).data
+    plan = {key: data[key] for key in form.field_keys() if key in data}
+    return plan or None
 
 
 def _subject(case) -> dict:

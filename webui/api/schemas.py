@@ -78,6 +78,10 @@ class CaseDetail(CaseSummary):
     definition = fields.Dict()
     open_tasks = fields.List(fields.Nested(TaskOut))
     timeline = fields.List(fields.Nested(TimelineEntry))
+    story = fields.List(fields.Dict(), metadata={"description": "the timeline in plain language, in the "
+                                                               "user's language: at, text, actor, action, "
+                                                               "task_id, late_working_days"})
+    plan = fields.Dict(allow_none=True, metadata={"description": "the individual service plan as it stands"})
 
 
 class CaseList(Schema):
