@@ -18,6 +18,7 @@ class Engine:
         self.db = database or Database(self.settings.database_url)
         self.runtime = ProcessRuntime(clock)
         self._forms_cache: dict[int, dict] = {}
+        self._texts_cache: dict[int, dict] = {}
         self._forms_lock = threading.Lock()
 
     def now(self):
@@ -33,6 +34,25 @@ class Engine:
             with self._forms_lock:
                 self._forms_cache[version.id] = forms
         return forms
+
+    def form_translator(self, version, form_key: str, language: str):
+        """A function translating the texts of one form of a version into ``language`` (identity when the set
+        has no translations for it)."""
+        texts = self.form_texts_of(version).get(form_key)
+        return texts.translator(language) if texts is not None else (lambda text: text)
+
+    def form_texts_of(self, version) -> dict:
+        """The ``<form key>.i18n.json`` translations of a version's forms, parsed once per version."""
+        cached = self._texts_cache.get(version.id)
+        if cached is None:
+            from forms.i18n import FormTexts
+            forms = self.forms_of(version)
+            cached = {name[: -len(".i18n.json")]: FormTexts.from_json(text, forms[name[: -len(".i18n.json")]])
+                      for name, text in version.files.items()
+                      if name.endswith(".i18n.json") and name[: -len(".i18n.json")] in forms}
+            with self._forms_lock:
+                self._texts_cache[version.id] = cached
+        return cached
 
     def spec_loader(self, version):
         return lambda: version.spec_json

@@ -14,7 +14,7 @@ import keyword
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from .model import (
     TEXT_TYPES,
     Field,
 )
-from .validation import RESERVED_DATA_KEY, build_schema, check_value
+from .validation import RESERVED_DATA_KEY, build_schema, check_value, translating
 
 FORM_FILE_SUFFIX = ".form.json"
 MAX_NESTING = 8  # containers inside containers
@@ -634,21 +634,33 @@ class FormDefinition:
 
     # -- validation ----------------------------------------------------------------
 
-    def validate(self, data: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    def validate(
+        self,
+        data: dict[str, Any],
+        partial: bool = False,
+        translate: Callable[[str], str] | None = None,
+    ) -> dict[str, Any]:
         """Return cleaned ``data`` or raise :class:`FormValidationError`.
 
         ``partial=True`` (drafts) skips the required checks (required, requiredWhen,
         mustBeTrue, at least one item) but still checks types, unknown fields,
-        lengths, options and ranges.  Null optional values are dropped.
+        lengths, options and ranges.  Null optional values are kept as None (they
+        clear an earlier answer); what is not sent is not in the result.
+
+        ``translate`` (text -> text) puts the messages into the user's language: each
+        English template of :mod:`forms.messages` goes through it *before* its
+        placeholders are filled in, and so do the form texts a message quotes (the
+        label and option of a requiredWhen).  Without it the messages are English.
         """
         schema = self._partial_schema if partial else self._schema
-        try:
-            return schema.load(data)
-        except ma.ValidationError as error:
-            messages = error.messages
-            if not isinstance(messages, dict):
-                messages = {"_schema": messages}
-            raise FormValidationError(messages) from None
+        with translating(translate):
+            try:
+                return schema.load(data)
+            except ma.ValidationError as error:
+                messages = error.messages
+                if not isinstance(messages, dict):
+                    messages = {"_schema": messages}
+                raise FormValidationError(messages) from None
 
 
 def _defaults(fields: list[Field]) -> dict[str, Any]:

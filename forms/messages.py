@@ -1,53 +1,78 @@
 """Every message the forms package shows, in one place.
 
-Validation messages (shown to the person filling in a form) and definition
-messages (shown to the methodologist who uploads a form) are plain English
-``str.format`` templates.  Keeping them here as constants lets them go through
-gettext later without hunting through the code; keep them short and specific.
+Validation messages (shown to the person filling in a form), the renderer's own
+words and definition messages (shown to the methodologist who uploads a form)
+are plain English ``str.format`` templates.
+
+What a person filling in a form reads is wrapped in :func:`N_`, an identity
+marker, so ``pybabel extract -k N_ forms/`` collects it into the catalogues.
+The code translates the *template* first and fills in the placeholders after
+(``translate(M.TOO_LONG).format(max=500)``), so a catalogue entry is
+``"Must be at most {max} characters."``, placeholders in braces.  The
+methodologist's ``DEF_*`` messages stay English and are not marked.
 """
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated where it is shown."""
+    return message
+
 
 # --------------------------------------------------------------------------
 # Validation of submitted data (FormValidationError.errors)
 # --------------------------------------------------------------------------
 
-REQUIRED = "This field is required."
-REQUIRED_WHEN = 'This field is required when "{field}" is "{value}".'
-UNKNOWN_FIELD = "Unknown field."
-RESERVED_NAME = "This name is reserved."
-NOT_OBJECT = "Must be an object."
+REQUIRED = N_("This field is required.")
+REQUIRED_WHEN = N_('This field is required when "{field}" is "{value}".')
+UNKNOWN_FIELD = N_("Unknown field.")
+RESERVED_NAME = N_("This name is reserved.")
+NOT_OBJECT = N_("Must be an object.")
 
-NOT_TEXT = "Must be text."
-INVALID_TEXT = "Contains characters that are not valid text."
-CONTROL_CHARACTERS = "Must not contain control characters."
-SINGLE_LINE = "Must be a single line."
-TOO_SHORT = "Must be at least {min} characters."
-TOO_LONG = "Must be at most {max} characters."
-PATTERN_MISMATCH = "Does not match the required format."
-NOT_EMAIL = "Not a valid email address."
+NOT_TEXT = N_("Must be text.")
+INVALID_TEXT = N_("Contains characters that are not valid text.")
+CONTROL_CHARACTERS = N_("Must not contain control characters.")
+SINGLE_LINE = N_("Must be a single line.")
+TOO_SHORT = N_("Must be at least {min} characters.")
+TOO_LONG = N_("Must be at most {max} characters.")
+PATTERN_MISMATCH = N_("Does not match the required format.")
+NOT_EMAIL = N_("Not a valid email address.")
 
-NOT_NUMBER = "Must be a number."
-NOT_FINITE = "Must be a finite number."
-NOT_INTEGER = "Must be a whole number."
-TOO_MANY_DECIMALS = "Must have at most {digits} decimal places."
-NUMBER_TOO_SMALL = "Must be at least {min}."
-NUMBER_TOO_LARGE = "Must be at most {max}."
-NUMBER_OUT_OF_RANGE = "Number is too large."
-NOT_A_MULTIPLE = "Must be a multiple of {step}."
+NOT_NUMBER = N_("Must be a number.")
+NOT_FINITE = N_("Must be a finite number.")
+NOT_INTEGER = N_("Must be a whole number.")
+TOO_MANY_DECIMALS = N_("Must have at most {digits} decimal places.")
+NUMBER_TOO_SMALL = N_("Must be at least {min}.")
+NUMBER_TOO_LARGE = N_("Must be at most {max}.")
+NUMBER_OUT_OF_RANGE = N_("Number is too large.")
+NOT_A_MULTIPLE = N_("Must be a multiple of {step}.")
 
-NOT_DATE = "Not a valid date; use YYYY-MM-DD."
-DATE_OUT_OF_RANGE = "Year must be between {min} and {max}."
+NOT_DATE = N_("Not a valid date; use YYYY-MM-DD.")
+DATE_OUT_OF_RANGE = N_("Year must be between {min} and {max}.")
 
-NOT_OPTION = "Not one of the allowed options: {options}."
-NOT_LIST = "Must be a list."
-DUPLICATE_CHOICE = "Each option may be chosen only once."
+NOT_OPTION = N_("Not one of the allowed options: {options}.")
+NOT_LIST = N_("Must be a list.")
+DUPLICATE_CHOICE = N_("Each option may be chosen only once.")
 
-NOT_BOOLEAN = "Must be true or false."
-MUST_BE_TRUE = "This box must be ticked."
-TICKED = "ticked"
-NOT_TICKED = "not ticked"
+NOT_BOOLEAN = N_("Must be true or false.")
+MUST_BE_TRUE = N_("This box must be ticked.")
+TICKED = N_("ticked")
+NOT_TICKED = N_("not ticked")
 
-NO_ITEMS = "Add at least one item."
-TOO_MANY_ITEMS = "Must have at most {max} items."
+NO_ITEMS = N_("Add at least one item.")
+TOO_MANY_ITEMS = N_("Must have at most {max} items.")
+
+# --------------------------------------------------------------------------
+# The renderer's own words (forms.render)
+# --------------------------------------------------------------------------
+
+RENDER_REQUIRED = N_("(required)")
+RENDER_CHOOSE = N_("— Choose —")
+RENDER_ADD = N_("Add")
+RENDER_REMOVE = N_("Remove")
+RENDER_REMOVE_ITEM = N_("Remove item {number}")
+RENDER_ITEM = N_("Item {number}")
+RENDER_NO_ITEMS = N_("No items yet.")
+RENDER_ERROR_SUMMARY = N_("Please correct the following:")
 
 # --------------------------------------------------------------------------
 # Form definition problems (FormDefinitionError)
@@ -131,3 +156,25 @@ DEF_REQUIRED_WHEN_VALUE = (
 )
 DEF_MUST_BE_TRUE_VALUE = "{where}: properties.mustBeTrue must be \"true\" or \"false\"."
 DEF_MAX_ITEMS = "{where}: properties.maxItems must be a whole number from 1 to {cap}."
+
+# --------------------------------------------------------------------------
+# Translations of form texts (<form key>.i18n.json, FormTexts)
+# --------------------------------------------------------------------------
+
+DEF_TEXTS_NOT_OBJECT = (
+    "Form translations must be a JSON object of language → object of English text → translation."
+)
+DEF_TEXTS_BAD_LANGUAGE = (
+    "Form translations: unknown language {languages}; use {allowed} "
+    "(English is the source and needs no entry)."
+)
+DEF_TEXTS_LANGUAGE_NOT_OBJECT = (
+    "Form translations: \"{language}\" must be an object of English text → translation."
+)
+DEF_TEXTS_NOT_STRING = (
+    "Form translations: \"{language}\": the translation of {text} must be a string."
+)
+DEF_TEXTS_UNKNOWN = (
+    "Form translations: \"{language}\" translates {count} text(s) that are not in form "
+    "'{form}': {texts}."
+)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,55 @@ _EMAIL = re.compile(
 )
 _MAX_OPTIONS_IN_MESSAGE = 20
 
+# The translator of the validation running in this thread/task (FormDefinition.validate sets it).
+_TRANSLATE: ContextVar[Callable[[str], str] | None] = ContextVar("yordam_forms_translate", default=None)
+
+
+def tr(text: str) -> str:
+    """``text`` (a message template or a form text) in the language of the running validation."""
+    translate = _TRANSLATE.get()
+    return text if translate is None else translate(text)
+
+
+def trf(template: str, **values: Any) -> str:
+    """``template`` translated, then its placeholders filled in.
+
+    A translation whose placeholders do not fit (a catalogue mistake) falls back to
+    the English template rather than failing the request.
+    """
+    try:
+        return tr(template).format(**values)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return template.format(**values)
+
+
+def translating(translate: Callable[[str], str] | None):
+    """Context manager: validation messages inside go through ``translate``."""
+    return _Translating(translate)
+
+
+class _Translating:
+    def __init__(self, translate: Callable[[str], str] | None):
+        self.translate = translate
+        self.token = None
+
+    def __enter__(self) -> None:
+        self.token = _TRANSLATE.set(self.translate)
+
+    def __exit__(self, *exc: Any) -> None:
+        _TRANSLATE.reset(self.token)
+
+
+class _TranslatedMessages(dict):
+    """marshmallow's ``error_messages``: each template translated when it is looked up.
+
+    marshmallow formats the template after the lookup, so the translation sees the template.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        message = super().__getitem__(key)
+        return tr(message) if isinstance(message, str) else message
+
 
 def format_number(value: int | float | Decimal) -> str:
     """Render a number for a message: 10 not 10.0, 0.5 not 5E-1."""
@@ -57,7 +107,7 @@ def options_message(options: list[str]) -> str:
     text = ", ".join(shown)
     if len(options) > len(shown):
         text += ", …"
-    return M.NOT_OPTION.format(options=text)
+    return trf(M.NOT_OPTION, options=text)
 
 
 def _fail(message: str) -> ma.ValidationError:
@@ -74,6 +124,7 @@ class _FormField(ma.fields.Field):
 
     def __init__(self, spec: Field, *, enforce_required: bool, **kwargs: Any):
         super().__init__(**kwargs)
+        self.error_messages = _TranslatedMessages(self.error_messages)
         self.spec = spec
         # False for drafts: empty values ("", [], unticked box) are then accepted.
         self.enforce_required = enforce_required and spec.required
@@ -83,34 +134,34 @@ class TextField(_FormField):
     def _deserialize(self, value, attr, data, **kwargs):
         spec = self.spec
         if not isinstance(value, str):
-            raise _fail(M.NOT_TEXT)
+            raise _fail(tr(M.NOT_TEXT))
         max_length = spec.max_length or DEFAULT_MAX_LENGTH[spec.type]
         # Cheap guard before the costlier work below; normalisation rarely shrinks text 4x.
         if len(value) > 4 * max_length + 1000:
-            raise _fail(M.TOO_LONG.format(max=max_length))
+            raise _fail(trf(M.TOO_LONG, max=max_length))
         if _SURROGATES.search(value):
-            raise _fail(M.INVALID_TEXT)
+            raise _fail(tr(M.INVALID_TEXT))
         if _CONTROL.search(value):
-            raise _fail(M.CONTROL_CHARACTERS)
+            raise _fail(tr(M.CONTROL_CHARACTERS))
         if spec.type == "textarea":
             value = value.replace("\r\n", "\n").replace("\r", "\n")
         elif _LINE_BREAKS.search(value.strip()):
-            raise _fail(M.SINGLE_LINE)
+            raise _fail(tr(M.SINGLE_LINE))
         value = unicodedata.normalize("NFC", value).strip()
         if spec.type == "textfield" and "\t" in value:
             value = value.replace("\t", " ")
         if value == "":
             if self.enforce_required:
-                raise _fail(M.REQUIRED)
+                raise _fail(tr(M.REQUIRED))
             return value
         if spec.min_length is not None and len(value) < spec.min_length:
-            raise _fail(M.TOO_SHORT.format(min=spec.min_length))
+            raise _fail(trf(M.TOO_SHORT, min=spec.min_length))
         if len(value) > max_length:
-            raise _fail(M.TOO_LONG.format(max=max_length))
+            raise _fail(trf(M.TOO_LONG, max=max_length))
         if spec.email and not _EMAIL.fullmatch(value):
-            raise _fail(M.NOT_EMAIL)
+            raise _fail(tr(M.NOT_EMAIL))
         if spec.pattern is not None and not spec.pattern.search(value):
-            raise _fail(M.PATTERN_MISMATCH)
+            raise _fail(tr(M.PATTERN_MISMATCH))
         return value
 
 
@@ -118,27 +169,27 @@ class NumberField(_FormField):
     def _deserialize(self, value, attr, data, **kwargs):
         spec = self.spec
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(M.NOT_NUMBER)
+            raise _fail(tr(M.NOT_NUMBER))
         if isinstance(value, float) and not math.isfinite(value):
-            raise _fail(M.NOT_FINITE)
+            raise _fail(tr(M.NOT_FINITE))
         if abs(value) > MAX_SAFE_NUMBER:
-            raise _fail(M.NUMBER_OUT_OF_RANGE)
+            raise _fail(tr(M.NUMBER_OUT_OF_RANGE))
         value = int(value) if isinstance(value, int) else float(value)  # plain types only
         if spec.decimal_digits == 0:
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise _fail(M.NOT_INTEGER)
+                    raise _fail(tr(M.NOT_INTEGER))
                 value = int(value)
         elif spec.decimal_digits is not None and isinstance(value, float):
             exponent = Decimal(repr(value)).as_tuple().exponent
             if isinstance(exponent, int) and -exponent > spec.decimal_digits:
-                raise _fail(M.TOO_MANY_DECIMALS.format(digits=spec.decimal_digits))
+                raise _fail(trf(M.TOO_MANY_DECIMALS, digits=spec.decimal_digits))
         if spec.minimum is not None and value < spec.minimum:
-            raise _fail(M.NUMBER_TOO_SMALL.format(min=format_number(spec.minimum)))
+            raise _fail(trf(M.NUMBER_TOO_SMALL, min=format_number(spec.minimum)))
         if spec.maximum is not None and value > spec.maximum:
-            raise _fail(M.NUMBER_TOO_LARGE.format(max=format_number(spec.maximum)))
+            raise _fail(trf(M.NUMBER_TOO_LARGE, max=format_number(spec.maximum)))
         if spec.increment is not None and Decimal(repr(value)) % spec.increment != 0:
-            raise _fail(M.NOT_A_MULTIPLE.format(step=format_number(spec.increment)))
+            raise _fail(trf(M.NOT_A_MULTIPLE, step=format_number(spec.increment)))
         return value
 
 
@@ -147,17 +198,17 @@ class DateField(_FormField):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            raise _fail(M.NOT_DATE)
+            raise _fail(tr(M.NOT_DATE))
         if value == "":
             return _empty(self)
         if not _DATE.fullmatch(value):
-            raise _fail(M.NOT_DATE)
+            raise _fail(tr(M.NOT_DATE))
         try:
             parsed = date.fromisoformat(value)
         except ValueError:
-            raise _fail(M.NOT_DATE) from None
+            raise _fail(tr(M.NOT_DATE)) from None
         if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            raise _fail(M.DATE_OUT_OF_RANGE.format(min=MIN_YEAR, max=MAX_YEAR))
+            raise _fail(trf(M.DATE_OUT_OF_RANGE, min=MIN_YEAR, max=MAX_YEAR))
         return value
 
 
@@ -179,25 +230,25 @@ class ChecklistField(_FormField):
     def _deserialize(self, value, attr, data, **kwargs):
         options = self.spec.options or []
         if not isinstance(value, list):
-            raise _fail(M.NOT_LIST)
+            raise _fail(tr(M.NOT_LIST))
         seen: set[str] = set()
         for item in value:
             if not isinstance(item, str) or item not in options:
                 raise _fail(options_message(options))
             if item in seen:
-                raise _fail(M.DUPLICATE_CHOICE)
+                raise _fail(tr(M.DUPLICATE_CHOICE))
             seen.add(item)
         if not value and self.enforce_required:
-            raise _fail(M.REQUIRED)
+            raise _fail(tr(M.REQUIRED))
         return list(value)
 
 
 class CheckboxField(_FormField):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):
-            raise _fail(M.NOT_BOOLEAN)
+            raise _fail(tr(M.NOT_BOOLEAN))
         if value is False and self.enforce_required:
-            raise _fail(M.MUST_BE_TRUE)
+            raise _fail(tr(M.MUST_BE_TRUE))
         return value
 
 
@@ -210,7 +261,7 @@ class GroupField(_FormField):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, Mapping):
-            raise _fail(M.NOT_OBJECT)
+            raise _fail(tr(M.NOT_OBJECT))
         try:
             return self.schema.load(value)
         except ma.ValidationError as error:
@@ -226,12 +277,12 @@ class RepeatingField(_FormField):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list):
-            raise _fail(M.NOT_LIST)
+            raise _fail(tr(M.NOT_LIST))
         max_items = self.spec.max_items
         if max_items is not None and len(value) > max_items:
-            raise _fail(M.TOO_MANY_ITEMS.format(max=max_items))
+            raise _fail(trf(M.TOO_MANY_ITEMS, max=max_items))
         if not value and self.enforce_required:
-            raise _fail(M.NO_ITEMS)
+            raise _fail(tr(M.NO_ITEMS))
         result: list[dict[str, Any]] = []
         errors: dict[int, Any] = {}
         for index, item in enumerate(value):
@@ -247,7 +298,7 @@ class RepeatingField(_FormField):
 def _empty(field: _FormField) -> None:
     """An empty string where a value was expected: missing, so required or dropped."""
     if field.enforce_required:
-        raise _fail(M.REQUIRED)
+        raise _fail(tr(M.REQUIRED))
     return None
 
 
@@ -316,11 +367,11 @@ def _condition_holds(other: Field, value: Any, expected: str) -> bool:
 
 def _condition_value_for_message(other: Field, expected: str) -> str:
     if other.type == "checkbox":
-        return M.TICKED if expected == "true" else M.NOT_TICKED
+        return tr(M.TICKED if expected == "true" else M.NOT_TICKED)
     if other.type in OPTION_TYPES and other.option_labels:
-        label = other.option_labels.get(expected, "").strip()
-        if label and not label.startswith("="):
-            return label
+        label = other.option_labels.get(expected, "")
+        if label.strip() and not label.strip().startswith("="):
+            return tr(label).strip()
     return expected
 
 
@@ -333,6 +384,10 @@ class FormSchema(ma.Schema):
 
     error_messages = {"unknown": M.UNKNOWN_FIELD, "type": M.NOT_OBJECT}
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.error_messages = _TranslatedMessages(self.error_messages)
+
     # Set on each generated subclass.
     yordam_fields: tuple[Field, ...] = ()
     yordam_partial: bool = False
@@ -343,7 +398,7 @@ class FormSchema(ma.Schema):
         if not isinstance(data, Mapping):
             return data
         if RESERVED_DATA_KEY in data:
-            raise ma.ValidationError(M.RESERVED_NAME, field_name=RESERVED_DATA_KEY)
+            raise ma.ValidationError(tr(M.RESERVED_NAME), field_name=RESERVED_DATA_KEY)
         if self.yordam_fill_groups:
             # A missing group is checked as an empty one, so its required fields are reported.
             data = dict(data)
@@ -369,8 +424,9 @@ class FormSchema(ma.Schema):
                 continue  # the value is there but invalid; that error is already reported
             if _is_empty(spec, data.get(spec.key)):
                 errors[spec.key] = [
-                    M.REQUIRED_WHEN.format(
-                        field=other.display_name(),
+                    trf(
+                        M.REQUIRED_WHEN,
+                        field=tr(other.display_name()),
                         value=_condition_value_for_message(other, expected),
                     )
                 ]

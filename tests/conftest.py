@@ -99,3 +99,11 @@ def sqlite_engine(tmp_path, sqlite_template, clock):
     eng = make_engine(f"sqlite:///{path}", clock)
     yield eng
     eng.db.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_server, pg_template, clock):
+    """An engine on PostgreSQL only, for races that need its row locks (SQLite serialises writers)."""
+    eng = make_engine(_pg_copy(pg_server, pg_template), clock)
+    yield eng
+    eng.db.dispose()

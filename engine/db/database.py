@@ -6,6 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..errors import Conflict
 
 
 class Database:
@@ -31,10 +34,14 @@ class Database:
 
     @contextmanager
     def write(self):
-        """One use case, one transaction: commit at the end, roll everything back on any exception."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        """One use case, one transaction: commit at the end, roll everything back on any exception. A row
+        changed by someone else meanwhile (its row version moved) is a conflict the user can retry."""
+        try:
+            with Session(self._write_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+        except StaleDataError:
+            raise Conflict("This was changed by someone else a moment ago; reload and try again.") from None
 
     def dispose(self):
         self.engine.dispose()

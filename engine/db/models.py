@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -174,6 +174,7 @@ class Case(Base):
     next_timer_at: Mapped[datetime | None]
     held_since: Mapped[datetime | None]  # on hold: the deadline clocks of its open tasks are stopped
     hold_reason: Mapped[str | None] = mapped_column(String(500))
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -257,7 +258,7 @@ class AuditEvent(Base):
 
 
 TIMER_KINDS = ("reminder", "escalation", "bpmn")
-TIMER_STATUSES = ("pending", "claimed", "fired", "cancelled")
+TIMER_STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
 
 class Timer(Base):
@@ -270,8 +271,9 @@ class Timer(Base):
     __tablename__ = "timers"
     __table_args__ = (
         CheckConstraint("kind in ('reminder', 'escalation', 'bpmn')", name="ck_timers_kind"),
-        CheckConstraint("status in ('pending', 'claimed', 'fired', 'cancelled')", name="ck_timers_status"),
+        CheckConstraint("status in ('pending', 'claimed', 'fired', 'cancelled', 'failed')", name="ck_timers_status"),
         Index("ix_timers_status_due", "status", "due_at"),
+        Index("ix_timers_status_lease", "status", "lease_until"),
         Index("ix_timers_task_status", "task_id", "status"),
     )
 
@@ -289,6 +291,7 @@ class Timer(Base):
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
     late_seconds: Mapped[float | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts to fire
     outcome: Mapped[str | None] = mapped_column(String(200))  # what firing did, or why it was cancelled
 
     task: Mapped[Task | None] = relationship()  # also orders the inserts: a task row before its timers
@@ -335,6 +338,9 @@ class CalendarDay(Base):
     __table_args__ = (
         CheckConstraint("kind in ('day_off', 'working_day')", name="ck_calendar_days_kind"),
         UniqueConstraint("calendar", "date", "org_unit_id", name="uq_calendar_days_date"),
+        # NULLs are distinct in a unique constraint: one jurisdiction-wide override per date needs its own index.
+        Index("uq_calendar_days_national", "calendar", "date", unique=True,
+              sqlite_where=text("org_unit_id IS NULL"), postgresql_where=text("org_unit_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -64,7 +64,11 @@ def _skipped(language, record, calendar) -> list[str]:
 
 
 def _change(language, change, tz) -> str:
-    before, after = moment(language, _instant(change["due_before"]), tz), moment(language, _instant(change["due_after"]), tz)
+    after = moment(language, _instant(change["due_after"]), tz)
+    if not change.get("due_before"):  # a task that had no deadline was given one
+        return tr(language, "%(who)s set the deadline to %(after)s: %(reason)s.", who=change.get("by") or "—",
+                  after=after, reason=(change.get("reason") or "—").rstrip("."))
+    before = moment(language, _instant(change["due_before"]), tz)
     if change["kind"] == "hold":
         return tr(language, "The case was on hold from %(start)s to %(end)s (%(reason)s), so the deadline moved "
                            "from %(before)s to %(after)s.",

@@ -112,4 +112,20 @@ def _parse_ladder(text: str, roles) -> tuple[Rung, ...]:
         after = parse_duration("escalation", match.group("after"), allow_expression=False) \
             if match.group("after") else None
         rungs.append(Rung(role, after))
+    _check_rising(rungs)
     return tuple(rungs)
+
+
+def _check_rising(rungs) -> None:
+    """Rungs are written in the order they happen: a ladder read top to bottom is the order people hear."""
+    order = {"working_hours": 0, "hours": 0, "working_days": 1, "calendar_days": 1}
+    previous = (-1, -1.0)
+    for rung in rungs:
+        key = (-1, 0.0) if rung.after is None else (order[rung.after.unit], rung.after.amount)
+        if rung.after is not None and previous[0] >= 0 and order[rung.after.unit] != previous[0]:
+            raise RuleError("escalation", "all rungs after the deadline must use the same unit",
+                            'for example "supervisor at deadline; center_head after 3 working days"')
+        if key < previous:
+            raise RuleError("escalation", "rungs must be written in the order they happen",
+                            "put the rung at the deadline first, then the later ones in rising order")
+        previous = key

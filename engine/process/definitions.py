@@ -25,6 +25,8 @@ from .serialization import spec_to_json
 from .xml import UnsafeXML, parse_xml
 
 ROLES = ("social_worker", "supervisor", "center_head", "specialist")
+#: Who an escalation ladder may climb to: the people who can reassign, extend or acknowledge.
+ESCALATION_ROLES = ("supervisor", "center_head")
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
@@ -248,7 +250,7 @@ def _lint_deadlines(name, root):
     for task in _human_tasks(root):
         tid, line = task.get("id"), task.sourceline
         try:
-            rule = parse_rule(_properties(task), roles=ROLES)
+            rule = parse_rule(_properties(task), roles=ESCALATION_ROLES)
         except RuleError as err:
             problems.append(Problem(name, f"task '{tid}', property {err.prop}: {err}", "deadline", tid, line,
                                     err.hint or None))

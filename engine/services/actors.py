@@ -50,9 +50,12 @@ def task_scope(actor: Actor):
         return Task.district_id == actor.district_id
     if actor.role == "social_worker":
         mine = select(UserMahalla.mahalla_id).where(UserMahalla.user_id == actor.id)
-        return or_(Task.assignee_id == actor.id, Task.mahalla_id.in_(mine),
-                   Task.case_id.in_(select(Case.id).where(Case.owner_id == actor.id)),
-                   (Task.role == actor.role) & (Task.district_id == actor.district_id) & Task.assignee_id.is_(None))
+        # Escalations are the supervisors' business: a worker sees one only if it is given to them.
+        return or_(Task.assignee_id == actor.id,
+                   (Task.kind == "process") & or_(
+                       Task.mahalla_id.in_(mine), Task.case_id.in_(select(Case.id).where(Case.owner_id == actor.id)),
+                       (Task.role == actor.role) & (Task.district_id == actor.district_id)
+                       & Task.assignee_id.is_(None)))
     if actor.role == "specialist":
         return or_(Task.assignee_id == actor.id,
                    (Task.role == actor.role) & (Task.district_id == actor.district_id) & Task.assignee_id.is_(None))
@@ -63,6 +66,8 @@ def may_act_on(actor: Actor, task: Task) -> bool:
     """Whether the actor may complete the task: its assignee, or a holder of its queue's role in its district."""
     if task.assignee_id is not None:
         return task.assignee_id == actor.id
+    if task.kind == "escalation" and actor.role == "center_head":  # the head may decide any rung below
+        return task.district_id == actor.district_id
     return task.role == actor.role and task.district_id == actor.district_id
 
 

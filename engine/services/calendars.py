@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import CalendarDay, OrgUnit
-from ..deadlines.calendar import JURISDICTIONS, DayOverride, WorkingCalendar
+from ..deadlines.calendar import JURISDICTIONS, WorkingCalendar
 from ..errors import Conflict, InvalidInput, NotFound
 from . import inputs
 from .actors import Actor
 from .audit import record
-from .deadlines import forget_calendars
+from .deadlines import _chain, calendar_code, effective_overrides, forget_calendars
 
 MAX_SPAN_DAYS = 400
 
@@ -34,13 +34,19 @@ def list_days(engine, actor: Actor, code: str, start: date | None, end: date | N
     code = _code(code)
     today = engine.now().date()
     start = start or today.replace(day=1)
-    end = end or (start + timedelta(days=41))
+    if end is None:
+        end = start + timedelta(days=41) if start.year < 2100 else start
+    if not (1900 <= start.year <= 2100 and 1900 <= end.year <= 2100):
+        raise InvalidInput("Bad period.", fields={"from": ["Give dates between 1900 and 2100."]})
     if end < start or (end - start).days > MAX_SPAN_DAYS:
         raise InvalidInput("Bad period.", fields={"to": [f"Give a period of 0 to {MAX_SPAN_DAYS} days."]})
     language = language or actor.language
     with engine.db.read() as session:
+        if org_unit_id is not None and session.get(OrgUnit, org_unit_id) is None:
+            raise NotFound(f"There is no org unit {org_unit_id}.")
         rows = _overrides(session, code, org_unit_id)
-        calendar = WorkingCalendar(code, [DayOverride(r.date, r.kind, r.name) for r in rows])
+        # Exactly the calendar deadlines use for this place: the jurisdiction's, its region's and its own.
+        calendar = WorkingCalendar(code, effective_overrides(session, code, org_unit_id))
         days, current = [], start
         while current <= end:
             working, reason, name = calendar.day_kind(current)
@@ -54,13 +60,12 @@ def list_days(engine, actor: Actor, code: str, start: date | None, end: date | N
 
 
 def _overrides(session, code, org_unit_id):
-    query = select(CalendarDay).where(CalendarDay.calendar == code)
-    if org_unit_id is None:
-        query = query.where(CalendarDay.org_unit_id.is_(None))
-    else:
-        query = query.where((CalendarDay.org_unit_id.is_(None)) | (CalendarDay.org_unit_id == org_unit_id))
-    # The org unit's own override comes last so that it wins over the jurisdiction-wide one.
-    return sorted(session.scalars(query), key=lambda r: (r.date, r.org_unit_id is not None))
+    """The override rows an administrator sees for a place: the jurisdiction's and those of the place's
+    region and district."""
+    places = set(_chain(session, org_unit_id)) if org_unit_id is not None else set()
+    rows = session.scalars(select(CalendarDay).where(CalendarDay.calendar == code)).all()
+    return sorted([r for r in rows if r.org_unit_id is None or r.org_unit_id in places],
+                  key=lambda r: (r.date, r.org_unit_id or 0))
 
 
 def _override_view(row: CalendarDay) -> dict:
@@ -79,6 +84,10 @@ def add_override(engine, actor: Actor, code: str, payload) -> dict:
                 if unit is None or unit.kind == "mahalla":
                     raise InvalidInput("Unknown region or district.",
                                        fields={"org_unit_id": ["Give a region or district id."]})
+                if calendar_code(session, unit.id) != code:
+                    raise InvalidInput("That place keeps another calendar.",
+                                       fields={"org_unit_id": [f"This region or district does not follow the "
+                                                               f"{code} calendar."]})
             same = select(CalendarDay.id).where(CalendarDay.calendar == code, CalendarDay.date == data["date"])
             same = same.where(CalendarDay.org_unit_id.is_(None) if data["org_unit_id"] is None
                               else CalendarDay.org_unit_id == data["org_unit_id"])

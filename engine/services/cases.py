@@ -11,8 +11,10 @@ from . import definitions, inputs
 from .actors import Actor, case_scope
 from .audit import record
 from .progress import apply_outcome, lock_case
-from .deadlines import Calendars, calendar_for, cancel_task_timers, held_extension, move_deadline
+from .deadlines import (Calendars, calendar_for, cancel_task_timers, clock_stopped_since, held_extension,
+                        move_deadline)
 from .narrative import narrate
+from .notifications import holders_of, notify
 from .views import case_summary, task_view, timeline_entry
 
 OPENERS = ("social_worker", "supervisor", "center_head")
@@ -211,11 +213,14 @@ def hold_case(engine, actor: Actor, case_id: int, payload) -> dict:
         if case.held_since is not None:
             raise Conflict(f"The case is already on hold since {case.held_since:%Y-%m-%d}.")
         now = engine.now()
-        case.held_since, case.hold_reason = now, data["reason"]
+        case.held_since, case.hold_reason, case.held_by_id = now, data["reason"], actor.id
         for task in _open_tasks(session, case):
             cancel_task_timers(session, task.id, now, "case on hold")
         record(session, now, "case.held", actor_id=actor.id, case_id=case.id, waiting_for=data["waiting_for"],
                reason=data["reason"])
+        if actor.role == "social_worker":  # a hold stops the escalations: the supervisors must know of it
+            notify(engine, session, holders_of(session, "supervisor", case.district_id), "case.held",
+                   case_id=case.id, subject=case.subject_name, who=actor.full_name, reason=data["reason"])
         return _detail(engine, session, case, actor.language)
 
 
@@ -227,20 +232,22 @@ def resume_case(engine, actor: Actor, case_id: int) -> dict:
         case = _case_to_change(session, actor, case_id)
         if case.held_since is None:
             raise Conflict("The case is not on hold.")
+        if actor.role == "social_worker" and case.held_by_id not in (None, actor.id):
+            raise NotAllowed("A supervisor put this case on hold; only a supervisor may resume it.")
         now = engine.now()
         calendar = calendar_for(session, case.district_id)
         held_from, reason = case.held_since, case.hold_reason
+        case.held_since = case.hold_reason = case.held_by_id = None  # first: the moved deadlines get live timers
         moved = []
         for task in _open_tasks(session, case):
             if task.due_at is None:
                 continue
             unit = (task.deadline or {}).get("unit", "working_days")
-            new_due = held_extension(calendar, unit, task.due_at, held_from, now)
+            new_due = held_extension(calendar, unit, task.due_at, clock_stopped_since(task, held_from), now)
             moved.append({"task_id": task.id, "due_before": task.due_at.isoformat(), "due_after": new_due.isoformat()})
             move_deadline(session, task, calendar, now, new_due,
                           {"kind": "hold", "held_from": held_from.isoformat(), "held_to": now.isoformat(),
                            "reason": reason}, restart_ladder=False)
-        case.held_since = case.hold_reason = None
         record(session, now, "case.resumed", actor_id=actor.id, case_id=case.id, held_from=held_from.isoformat(),
                held_seconds=round((now - held_from).total_seconds()), moved=moved)
         return _detail(engine, session, case, actor.language)

@@ -20,7 +20,7 @@ from ..db.models import CalendarDay, Case, OrgUnit, Task, Timer
 from ..deadlines.calendar import DayOverride, WorkingCalendar
 from ..deadlines.rules import DeadlineRule, Duration, RuleError, parse_rule
 from ..errors import Conflict, InvalidInput, ScriptFailed
-from ..process.definitions import ROLES
+from ..process.definitions import ESCALATION_ROLES
 from ..process.scripting import evaluate_expression
 
 DEFAULT_CALENDAR = "UZ"
@@ -64,24 +64,26 @@ def forget_calendars(session) -> None:
 
 def _read_calendar(session, district_id: int) -> WorkingCalendar:
     code = calendar_code(session, district_id)
-    units = _ancestors(session, district_id)
-    rows = session.scalars(select(CalendarDay).where(CalendarDay.calendar == code)).all()
-    overrides = [DayOverride(r.date, r.kind, r.name) for r in rows if r.org_unit_id is None]
-    # A regional override beats the jurisdiction's for the same date.
-    overrides += [DayOverride(r.date, r.kind, r.name) for r in rows if r.org_unit_id in units]
-    return WorkingCalendar(code, _last_per_date(overrides))
+    return WorkingCalendar(code, effective_overrides(session, code, district_id))
 
 
-def _ancestors(session, unit_id) -> set[int]:
-    ids, unit = set(), session.get(OrgUnit, unit_id)
+def effective_overrides(session, code: str, unit_id: int | None) -> list[DayOverride]:
+    """The overrides that apply to an org unit: the jurisdiction's, then its region's, then its own; for one
+    date the most specific wins (regional differences)."""
+    chain = _chain(session, unit_id) if unit_id is not None else []  # the unit's ancestors, top first
+    depth = {unit: n for n, unit in enumerate(chain, start=1)}
+    rows = [r for r in session.scalars(select(CalendarDay).where(CalendarDay.calendar == code))
+            if r.org_unit_id is None or r.org_unit_id in depth]
+    rows.sort(key=lambda r: depth.get(r.org_unit_id, 0))
+    return list({r.date: DayOverride(r.date, r.kind, r.name) for r in rows}.values())
+
+
+def _chain(session, unit_id) -> list[int]:
+    chain, unit = [], session.get(OrgUnit, unit_id)
     while unit is not None:
-        ids.add(unit.id)
+        chain.append(unit.id)
         unit = unit.parent
-    return ids
-
-
-def _last_per_date(overrides):
-    return list({o.date: o for o in overrides}.values())
+    return list(reversed(chain))
 
 
 # --- computing ------------------------------------------------------------------------------------------
@@ -103,7 +105,7 @@ def _plain_hours(start, amount):
 
 def rule_of(properties: dict, task_label: str) -> DeadlineRule | None:
     try:
-        return parse_rule(properties, roles=ROLES)
+        return parse_rule(properties, roles=ESCALATION_ROLES)
     except RuleError as err:  # the lint refuses these; a definition published before a rule change may not
         raise ScriptFailed(f"The deadline of task '{task_label}' cannot be read ({err.prop}: {err}).") from None
 
@@ -142,7 +144,8 @@ def open_deadline(session, case: Case, task: Task, properties: dict, data: dict,
         "ladder": [{"role": r.role, "after": r.after.as_dict() if r.after else None} for r in rule.ladder],
         "generation": 0, "changes": [],
     }
-    schedule_timers(session, task, calendar, now)
+    if case.held_since is None:  # a task opened while the case is on hold gets its timers when it resumes
+        schedule_timers(session, task, calendar, now)
 
 
 def schedule_timers(session, task: Task, calendar: WorkingCalendar, now: datetime, first_rung: int = 1) -> None:
@@ -202,18 +205,41 @@ def move_deadline(session, task: Task, calendar, now, new_due: datetime, change:
     cancel_task_timers(session, task.id, now, f"deadline moved ({change['kind']})")
     if restart_ladder:
         task.escalation_level = 0
-    schedule_timers(session, task, calendar, now, first_rung=task.escalation_level + 1)
+    if session.get(Case, task.case_id).held_since is None:  # no clock runs while the case is on hold
+        schedule_timers(session, task, calendar, now, first_rung=task.escalation_level + 1)
 
 
 def held_extension(calendar, unit, due, held_from, held_to) -> datetime:
-    """Resuming extends a deadline by the time held: working time for working-day rules, clock time else."""
+    """Resuming extends a deadline by the time held: working time for working-day rules, clock time else (a
+    calendar-day deadline still ends on a working day)."""
     if unit.startswith("working"):
         return calendar.add_working_seconds(due, calendar.working_seconds_between(held_from, held_to)).due
-    return due + (held_to - held_from)
+    moved = due + (held_to - held_from)
+    if unit == "calendar_days":
+        day = calendar.local_date(moved)
+        while not calendar.is_working_day(day):
+            day += timedelta(days=1)
+        if day != calendar.local_date(moved):
+            moved = calendar.end_of_day(day)
+    return moved
+
+
+def clock_stopped_since(task: Task, held_since: datetime) -> datetime:
+    """From when a task's clock was stopped by a hold: not before the task existed, nor before its deadline was
+    last set (an extension granted during the hold starts from then)."""
+    since = max(held_since, task.created_at)
+    for change in (task.deadline or {}).get("changes", []):
+        changed_at = change.get("at") or change.get("held_to")
+        if changed_at:
+            since = max(since, datetime.fromisoformat(changed_at))
+    return since
 
 
 def extension_due(calendar, task: Task, payload: dict, now) -> datetime:
     if payload.get("until") is not None:
+        if not calendar.is_working_day(payload["until"]):
+            raise InvalidInput("A deadline ends on a working day.",
+                               fields={"until": ["This date is not a working day; choose a working day."]})
         until = calendar.end_of_day(payload["until"])
         if until <= now:
             raise InvalidInput("The new deadline must be in the future.",

@@ -27,6 +27,8 @@ def fire_reminder(engine, session, timer: Timer, now: datetime) -> str:
         return "task no longer open"
     if task.due_at is not None and task.due_at <= now:
         return "deadline already passed; the escalation ladder takes over"
+    if session.get(Case, task.case_id).held_since is not None:
+        return "case on hold"
     # Reminders missed while the scheduler was down fire as one: the later points of this generation that
     # are already due are folded into this one.
     folded = session.scalars(select(Timer).where(Timer.task_id == task.id, Timer.kind == "reminder",
@@ -51,8 +53,6 @@ def fire_rung(engine, session, timer: Timer, now: datetime) -> str:
     case = session.get(Case, task.case_id)
     if case.held_since is not None:
         return "case on hold"
-    if task.escalation_level >= timer.rung:
-        return "rung already reached"
     calendar = calendar_for(session, case.district_id)
     late_days = max(0, calendar.working_days_between(task.due_at, now))
     with session.no_autoflush:
@@ -66,7 +66,7 @@ def fire_rung(engine, session, timer: Timer, now: datetime) -> str:
                       form_key=None, stage=task.stage, state="open", created_at=now, kind="escalation",
                       escalates_task_id=task.id, rung=timer.rung)
     session.add(escalation)
-    task.escalation_level = timer.rung
+    task.escalation_level = max(task.escalation_level or 0, timer.rung)
     details = {"rung": timer.rung, "role": target.role, "escalation_task_id": escalation.id,
                "late_working_days": late_days, "late_seconds": round((now - timer.due_at).total_seconds(), 3),
                "due_at": task.due_at.isoformat()}
@@ -91,6 +91,8 @@ def close_escalations_of(session, task: Task, now: datetime, why: str) -> None:
 def act_on_escalation(engine, session, actor, escalation: Task, data: dict) -> dict:
     """Complete an escalation task with one of its actions; returns the audit details."""
     payload = inputs.load(inputs.EscalationActionIn(), data)
+    if actor.role not in ("supervisor", "center_head"):
+        raise NotAllowed("Only a supervisor or the centre head decides on an escalation.")
     overdue = escalation.escalates
     now = engine.now()
     action = payload["action"]
@@ -155,5 +157,5 @@ def extend(engine, session, actor, task: Task, payload: dict, now) -> dict:
 
 def user_by_ref(session, ref):
     if isinstance(ref, int):
-        return session.get(User, ref)
+        return session.get(User, ref) if 1 <= ref <= 2**31 - 1 else None
     return session.scalar(select(User).where(User.username == ref))

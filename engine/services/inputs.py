@@ -12,6 +12,18 @@ SEXES = ("female", "male")
 RELATIONS = ("head", "spouse", "child", "parent", "sibling", "grandparent", "grandchild", "other")
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: a larger number is simply unknown
+
+
+def _id(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def _plausible_date(value: date):
+    if not 1900 <= value.year <= 2100:
+        raise ValidationError("The year must be between 1900 and 2100.")
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -63,10 +75,10 @@ class SubjectIn(_Strict):
 
 class OpenCaseIn(_Strict):
     subject = fields.Nested(SubjectIn, required=True)
-    mahalla_id = fields.Integer(required=True, strict=True)
+    mahalla_id = _id(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     summary = fields.String(required=True, validate=[validate.Length(min=1, max=4000), _no_nul])
-    owner_id = fields.Integer(strict=True, load_default=None, allow_none=True)
+    owner_id = _id(load_default=None, allow_none=True)
 
 
 class CompleteTaskIn(_Strict):
@@ -101,7 +113,7 @@ class ExtendDeadlineIn(_Strict):
     """Move a deadline later: by a number of working days, or to a date (end of that working day)."""
 
     working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=120))
-    until = fields.Date()
+    until = fields.Date(validate=_plausible_date)
     reason = _reason()
 
     @validates_schema
@@ -114,7 +126,7 @@ class EscalationActionIn(_Strict):
     action = fields.String(required=True, validate=validate.OneOf(("reassign", "extend", "acknowledge")))
     user = fields.Raw()
     working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=120))
-    until = fields.Date()
+    until = fields.Date(validate=_plausible_date)
     reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul])
 
     @validates_schema
@@ -136,7 +148,21 @@ class HoldCaseIn(_Strict):
 
 
 class CalendarDayIn(_Strict):
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=_plausible_date)
     kind = fields.String(required=True, validate=validate.OneOf(("day_off", "working_day")))
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_nul])
-    org_unit_id = fields.Integer(strict=True, load_default=None, allow_none=True)
+    org_unit_id = _id(load_default=None, allow_none=True)
+
+
+class ReassignAllIn(_Strict):
+    from_user = fields.Raw(required=True)
+    to_user = fields.Raw(required=True)
+    reason = _reason()
+    include_cases = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _users(self, data, **kwargs):
+        for name in ("from_user", "to_user"):
+            value = data.get(name)
+            if value is None or isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise ValidationError("Give a user id or username.", name)

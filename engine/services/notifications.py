@@ -20,6 +20,8 @@ MESSAGES = {
     "escalation.opened": N_("Overdue: “%(task)s” for %(subject)s needs your decision."),
     "task.assigned": N_("You were given “%(task)s” for %(subject)s."),
     "deadline.extended": N_("The deadline of “%(task)s” for %(subject)s was moved to %(due)s."),
+    "case.held": N_("%(who)s put the case of %(subject)s on hold: %(reason)s"),
+    "tasks.handed_over": N_("%(source)s's open tasks were handed over to you (%(count)s)."),
 }
 ROLE_NAMES = {
     "social_worker": N_("social worker"), "supervisor": N_("supervisor"), "center_head": N_("centre head"),
@@ -88,6 +90,8 @@ def mark_read(engine, actor: Actor, notification_id: int | None = None) -> dict:
     with engine.db.write() as session:
         query = update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
         if notification_id is not None:
+            if not 1 <= notification_id <= 2**31 - 1:
+                raise NotFound(f"There is no notification {notification_id} of yours.")
             exists = session.scalar(select(Notification.id).where(Notification.id == notification_id,
                                                                   Notification.user_id == actor.id))
             if exists is None:
@@ -97,3 +101,9 @@ def mark_read(engine, actor: Actor, notification_id: int | None = None) -> dict:
         left = session.scalar(select(func.count()).select_from(Notification)
                               .where(Notification.user_id == actor.id, Notification.read_at.is_(None)))
         return {"unread": left}
+
+
+def unread_count(engine, actor: Actor) -> int:
+    with engine.db.read() as session:
+        return session.scalar(select(func.count()).select_from(Notification)
+                              .where(Notification.user_id == actor.id, Notification.read_at.is_(None)))

@@ -6,6 +6,8 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlparse
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from ..db.models import OutboxEmail
@@ -30,23 +32,51 @@ def smtp_transport(url: str):
 
 
 def send_pending(engine, transport=None, limit: int = 100) -> tuple[int, int]:
+    """Send what waits in the outbox. Each mail is claimed (``sending``) in a short transaction, sent with no
+    transaction open (a slow mail server never holds the database), then marked in another. A sender that
+    dies mid-way leaves ``sending`` rows that are retried after ``STALE_SENDING``."""
     if transport is None:
         if not engine.settings.smtp_url:
             return 0, 0
         transport = smtp_transport(engine.settings.smtp_url)
     sent = failed = 0
-    with engine.db.write() as session:
-        rows = session.scalars(select(OutboxEmail).where(OutboxEmail.status == "pending")
-                               .order_by(OutboxEmail.id).limit(limit).with_for_update(skip_locked=True)).all()
-        for row in rows:
-            row.attempts += 1
-            try:
-                transport(row.to_address, row.subject, row.body)
-            except Exception as err:  # noqa: BLE001 - a mail server's refusal is kept and retried
-                row.last_error = str(err)[:500]
-                row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-                failed += 1
-            else:
-                row.status, row.sent_at = "sent", engine.now()
-                sent += 1
+    for mail_id in _claim(engine, limit):
+        with engine.db.read() as session:
+            row = session.get(OutboxEmail, mail_id)
+            to, subject, body = row.to_address, row.subject, row.body
+        try:
+            transport(to, subject, body)
+        except Exception as err:  # noqa: BLE001 - a mail server's refusal is kept and retried
+            _finish(engine, mail_id, error=str(err))
+            failed += 1
+        else:
+            _finish(engine, mail_id)
+            sent += 1
     return sent, failed
+
+
+STALE_SENDING = timedelta(minutes=15)
+
+
+def _claim(engine, limit) -> list[int]:
+    now = engine.now()
+    with engine.db.write() as session:
+        query = (select(OutboxEmail.id).where((OutboxEmail.status == "pending") | (
+            (OutboxEmail.status == "sending") & (OutboxEmail.sent_at < now - STALE_SENDING)))
+            .order_by(OutboxEmail.id).limit(limit))
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query))
+        for row in session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))):
+            row.status, row.sent_at, row.attempts = "sending", now, row.attempts + 1  # sent_at: claimed at
+        return ids
+
+
+def _finish(engine, mail_id, error: str | None = None) -> None:
+    with engine.db.write() as session:
+        row = session.get(OutboxEmail, mail_id)
+        if error is None:
+            row.status, row.sent_at, row.last_error = "sent", engine.now(), None
+        else:
+            row.last_error = error[:500]
+            row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"

@@ -19,8 +19,13 @@ RISK_LEVELS = ("none", "low", "medium", "high")
 
 
 def lock_case(session, case_id: int) -> Case:
-    """Load a case for change. PostgreSQL locks the row; SQLite writers already hold the database lock."""
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    """Load a case for change. PostgreSQL locks the row; SQLite writers already hold the database lock.
+
+    Every change to a case or its tasks takes this lock first (one lock order, no deadlocks). It is a
+    ``FOR NO KEY UPDATE`` lock, so rows that merely point at the case (audit, notifications) can still be
+    inserted by others meanwhile."""
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(key_share=True)
+                          .execution_options(populate_existing=True))
     if case is None:
         raise NotFound(f"There is no case {case_id}.")
     return case

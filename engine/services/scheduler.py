@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 #: A claimed timer not fired within this time is taken again by any scheduler.
 LEASE = timedelta(minutes=5)
-#: After a failure the timer waits this long before it is tried again.
+#: After a failure the timer waits this long before it is tried again, at most ``MAX_ATTEMPTS`` times; then it
+#: stays ``failed`` (a dead letter an administrator sees) instead of blocking every pass.
 RETRY_AFTER = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
 BATCH = 200
 
 
@@ -83,7 +85,8 @@ def claim(engine, worker: str, batch: int = BATCH) -> list[int]:
                         .values(status="claimed", claimed_by=worker, lease_until=now + LEASE)
                         .execution_options(synchronize_session=False))
         return list(session.scalars(select(Timer.id).where(Timer.id.in_(ids), Timer.claimed_by == worker,
-                                                           Timer.status == "claimed").order_by(Timer.due_at)))
+                                                           Timer.status == "claimed")
+                                    .order_by(Timer.due_at, Timer.id)))
 
 
 def fire(engine, timer_id: int, worker: str, report: TickReport | None = None) -> bool:
@@ -91,7 +94,9 @@ def fire(engine, timer_id: int, worker: str, report: TickReport | None = None) -
     try:
         with engine.db.write() as session:
             fired = _fire_in_case_transaction(engine, session, timer_id, worker, report)
-    except EngineError as err:
+    except Exception as err:  # noqa: BLE001 - one bad timer (a script error, a deadlock) must not strand the batch
+        if not isinstance(err, EngineError):
+            log.exception("timer %s failed", timer_id)
         _record_failure(engine, timer_id, worker, err)
         report.failed += 1
         return False
@@ -145,17 +150,30 @@ def wake_case(engine, session, timer, now) -> str:
 
 
 def _record_failure(engine, timer_id, worker, err) -> None:
-    """The case stays as it was; the timer keeps its claim for a while and is tried again after that."""
+    """The case stays as it was; the timer keeps its claim for a while and is tried again after that, until it
+    has failed ``MAX_ATTEMPTS`` times."""
     log.warning("timer %s failed: %s", timer_id, err)
-    with engine.db.write() as session:
-        session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == "claimed",
-                                            Timer.claimed_by == worker)
-                        .values(lease_until=engine.now() + RETRY_AFTER, outcome=f"failed: {err}"[:200])
-                        .execution_options(synchronize_session=False))
+    message = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+    try:
+        with engine.db.write() as session:
+            timer = session.get(Timer, timer_id)
+            if timer is None or timer.status != "claimed" or timer.claimed_by != worker:
+                return
+            timer.attempts = (timer.attempts or 0) + 1
+            timer.outcome = f"failed ({timer.attempts}x): {message}"[:200]
+            if timer.attempts >= MAX_ATTEMPTS:
+                timer.status, timer.lease_until = "failed", None
+            else:
+                timer.lease_until = engine.now() + RETRY_AFTER
+    except Exception:  # noqa: BLE001 - the lease expires by itself; the next pass retries
+        log.exception("could not record the failure of timer %s", timer_id)
 
 
 def next_due(engine):
-    """The earliest instant a timer is due (for precise wake-ups), or None."""
+    """The earliest instant a pass has something to do (for precise wake-ups), or None: a pending timer's due
+    instant, or the end of the lease of a claim a crashed or failing scheduler left behind."""
     with engine.db.read() as session:
-        return session.scalar(select(Timer.due_at).where(Timer.status == "pending")
-                              .order_by(Timer.due_at).limit(1))
+        due = session.scalar(select(Timer.due_at).where(Timer.status == "pending").order_by(Timer.due_at).limit(1))
+        lease = session.scalar(select(Timer.lease_until).where(Timer.status == "claimed")
+                               .order_by(Timer.lease_until).limit(1))
+    return min((t for t in (due, lease) if t is not None), default=None)

@@ -1,13 +1,13 @@
 """Tasks: inboxes and queues, a task with its form, claim, assign, save a draft, complete."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from forms import FormValidationError
 
 from ..db.models import Case, Task
+from ..names import search_key
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from . import inputs
 from .actors import Actor, may_act_on, task_scope
@@ -23,7 +23,7 @@ DECISION_KEYS = ("decision", "comment", "outcome", "closure_reason", "in_need", 
 
 
 def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, case_id=None, state="open",
-               kind=None, limit=100, offset=0) -> dict:
+               kind=None, stage=None, mahalla_id=None, q=None, limit=100, offset=0) -> dict:
     now = engine.now()
     query = select(Task).where(task_scope(actor))
     if state:
@@ -39,8 +39,17 @@ def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, 
         query = query.where(Task.case_id == case_id)
     if kind:
         query = query.where(Task.kind == kind)
-    query = query.options(selectinload(Task.assignee), selectinload(Task.completed_by), selectinload(Task.case),
-                          selectinload(Task.escalates))
+    if stage:
+        query = query.where(Task.stage == stage)
+    if mahalla_id:
+        query = query.where(Task.mahalla_id == mahalla_id)
+    if q:
+        matching = select(Case.id)
+        for term in search_key(q).split():
+            matching = matching.where(Case.search_key.contains(term, autoescape=True))
+        query = query.where(Task.case_id.in_(matching))
+    query = query.options(selectinload(Task.assignee), selectinload(Task.completed_by),
+                          selectinload(Task.case).selectinload(Case.mahalla), selectinload(Task.escalates))
     with engine.db.read() as session:
         rows = session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
                                .limit(limit).offset(offset)).all()
@@ -50,6 +59,42 @@ def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, 
 
 def _view(actor, task, now, calendars) -> dict:
     return task_view(task, now, language=actor.language, calendars=calendars)
+
+
+def inbox_counts(engine, actor: Actor) -> dict:
+    """How much waits for the actor: own open tasks (and how many are overdue), the role queue, escalations."""
+    now = engine.now()
+    running = Task.case_id.in_(select(Case.id).where(Case.held_since.is_(None)))
+    base = select(func.count()).select_from(Task).where(task_scope(actor), Task.state == "open")
+    queue = base.where(Task.assignee_id.is_(None), Task.role == actor.role, Task.district_id == actor.district_id)
+    with engine.db.read() as session:
+        return {
+            "mine": session.scalar(base.where(Task.assignee_id == actor.id)),
+            "mine_overdue": session.scalar(base.where(Task.assignee_id == actor.id, Task.due_at < now, running)),
+            "queue": session.scalar(queue),
+            "escalations": session.scalar(queue.where(Task.kind == "escalation")),
+        }
+
+
+def task_page(engine, actor: Actor, task_id: str) -> dict:
+    """What the task page shows: the task with its case, the compiled form and the translator of its texts."""
+    task = get_task(engine, actor, task_id)
+    form, translate = None, None
+    if task["kind"] == "process" and task.get("form_key"):
+        with engine.db.read() as session:
+            version = session.get(Case, task["case_id"]).definition_version
+            form = engine.forms_of(version)[task["form_key"]]
+            translate = engine.form_translator(version, task["form_key"], actor.language)
+    candidates = []
+    if task["kind"] == "escalation" and task["escalates"]["state"] == "open":
+        from ..db.models import User
+        with engine.db.read() as session:
+            overdue = session.get(Task, task["escalates"]["id"])
+            candidates = [{"id": u.id, "username": u.username, "full_name": u.full_name} for u in session.scalars(
+                select(User).where(User.district_id == overdue.district_id, User.is_active.is_(True),
+                                   User.role.in_({overdue.lane or overdue.role, overdue.role}))
+                .order_by(User.full_name))]
+    return {"task": task, "form_definition": form, "translate": translate, "candidates": candidates}
 
 
 def _task_in_scope(session, actor, task_id) -> Task:
@@ -84,9 +129,17 @@ def _current_values(engine, case, task, form) -> dict:
     return {k: v for k, v in data.items() if k in keys}
 
 
+def _task_to_change(session, actor, task_id) -> Task:
+    """The task, in scope, read after its case is locked (the one lock order of every change)."""
+    task = _task_in_scope(session, actor, task_id)
+    lock_case(session, task.case_id)
+    session.refresh(task)
+    return task
+
+
 def claim_task(engine, actor: Actor, task_id: str) -> dict:
     with engine.db.write() as session:
-        task = _task_in_scope(session, actor, task_id)
+        task = _task_to_change(session, actor, task_id)
         if task.state != "open":
             raise Conflict("This task is no longer open.")
         if task.assignee_id == actor.id:
@@ -111,7 +164,7 @@ def assign_task(engine, actor: Actor, task_id: str, payload) -> dict:
     actor.require(*SUPERVISING, action="assign tasks")
     data = inputs.load(inputs.AssignTaskIn(), payload)
     with engine.db.write() as session:
-        task = _task_in_scope(session, actor, task_id)
+        task = _task_to_change(session, actor, task_id)
         reassign(engine, session, actor, task, data["user"], data["reason"], engine.now())
         session.flush()
         return _view(actor, task, engine.now(), Calendars(session))
@@ -122,11 +175,9 @@ def extend_deadline(engine, actor: Actor, task_id: str, payload) -> dict:
     actor.require(*SUPERVISING, action="extend deadlines")
     data = inputs.load(inputs.ExtendDeadlineIn(), payload)
     with engine.db.write() as session:
-        task = _task_in_scope(session, actor, task_id)
+        task = _task_to_change(session, actor, task_id)
         if task.kind != "process":
             raise InvalidInput("Only a case task has a deadline to extend.")
-        lock_case(session, task.case_id)
-        session.refresh(task)
         extend(engine, session, actor, task, data, engine.now())
         session.flush()
         return _view(actor, task, engine.now(), Calendars(session))
@@ -136,7 +187,7 @@ def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
     """Keep unfinished answers on the task (checked for types and unknown fields, not for completeness)."""
     data = inputs.load(inputs.CompleteTaskIn(), payload)["data"]
     with engine.db.write() as session:
-        task = _task_in_scope(session, actor, task_id)
+        task = _task_to_change(session, actor, task_id)
         _check_may_complete(actor, task)
         if task.kind != "process" or not task.form_key:
             raise InvalidInput("This task has no form to keep a draft of.")
@@ -156,8 +207,10 @@ def complete_task(engine, actor: Actor, task_id: str, payload) -> dict:
     try:
         with engine.db.write() as session:
             return _complete(engine, session, actor, str(task_id), data)
-    except StaleDataError:
-        raise Conflict("The case changed while you were working on it; reload the task.") from None
+    except Conflict as err:
+        if err.message.startswith("This was changed by someone else"):
+            raise Conflict("The case changed while you were working on it; reload the task.") from None
+        raise
 
 
 def _complete(engine, session, actor, task_id, data) -> dict:
@@ -218,3 +271,45 @@ def _validated(engine, version, task, data) -> dict:
         return form.validate(data)
     except FormValidationError as err:
         raise InvalidInput("Some answers are not valid.", fields=err.errors) from None
+
+
+def reassign_all(engine, actor: Actor, payload) -> dict:
+    """Hand every open task of one worker to another (leave, departure) in one transaction, each move audited;
+    optionally the worker's open cases too, so that the cases' future tasks follow."""
+    actor.require(*SUPERVISING, action="reassign tasks")
+    data = inputs.load(inputs.ReassignAllIn(), payload)
+    from ..db.models import User
+    from .escalations import user_by_ref
+    now = engine.now()
+    with engine.db.write() as session:
+        source, target = user_by_ref(session, data["from_user"]), user_by_ref(session, data["to_user"])
+        if source is None or source.district_id != actor.district_id:
+            raise InvalidInput("Unknown worker.", fields={"from_user": ["Choose a worker of your district."]})
+        if target is None or not target.is_active or target.district_id != actor.district_id \
+                or target.role != source.role or target.id == source.id:
+            raise InvalidInput("This user cannot take the tasks.",
+                               fields={"to_user": [f"Choose another active {source.role} of your district."]})
+        case_ids = sorted(set(session.scalars(select(Task.case_id).where(Task.assignee_id == source.id,
+                                                                         Task.state == "open"))))
+        for case_id in case_ids:  # in id order: two hand-overs at once never wait on each other in a circle
+            lock_case(session, case_id)
+        moved = session.scalars(select(Task).where(Task.assignee_id == source.id, Task.state == "open")
+                                .order_by(Task.created_at).execution_options(populate_existing=True)).all()
+        for task in moved:
+            task.assignee_id = target.id
+            record(session, now, "task.assigned", actor_id=actor.id, case_id=task.case_id, task_id=task.id,
+                   from_user_id=source.id, to_user_id=target.id, reason=data["reason"], bulk=True)
+        cases_moved = []
+        if data["include_cases"]:
+            for case in session.scalars(select(Case).where(Case.owner_id == source.id, Case.status == "open")
+                                        .order_by(Case.id).with_for_update(key_share=True)):
+                case.owner_id = target.id
+                cases_moved.append(case.id)
+                record(session, now, "case.owner_changed", actor_id=actor.id, case_id=case.id,
+                       from_user_id=source.id, to_user_id=target.id, reason=data["reason"])
+        from .notifications import notify
+        notify(engine, session, [target.id] if moved else [], "tasks.handed_over", count=len(moved),
+               source=source.full_name)
+        return {"moved_tasks": [t.id for t in moved], "moved_cases": cases_moved,
+                "from_user": {"id": source.id, "full_name": source.full_name},
+                "to_user": {"id": target.id, "full_name": target.full_name}}

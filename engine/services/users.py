@@ -63,7 +63,12 @@ def deactivate_user(engine, user_id: int, *, actor_id=None) -> int:
         user.is_active = False
         session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                         .values(revoked_at=engine.now()))
-        tasks = session.scalars(select(Task).where(Task.assignee_id == user.id, Task.state == "open")).all()
+        from .progress import lock_case
+        for case_id in sorted(set(session.scalars(select(Task.case_id).where(Task.assignee_id == user.id,
+                                                                             Task.state == "open")))):
+            lock_case(session, case_id)  # the one lock order: the case, then its tasks
+        tasks = session.scalars(select(Task).where(Task.assignee_id == user.id, Task.state == "open")
+                                .execution_options(populate_existing=True)).all()
         for task in tasks:
             task.assignee_id, task.role = None, "supervisor"
             record(session, engine.now(), "task.assigned", actor_id=actor_id, case_id=task.case_id,
@@ -112,3 +117,15 @@ def logout(engine, token: str) -> None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def set_language(engine, actor: Actor, language: str) -> Actor:
+    """The user's own choice of UI language (also used for notifications and e-mails)."""
+    from ..i18n import LANGUAGES
+    if language not in LANGUAGES:
+        raise InvalidInput("Unknown language.", fields={"language": ["Choose one of: " + ", ".join(LANGUAGES)]})
+    with engine.db.write() as session:
+        user = session.get(User, actor.id)
+        previous, user.language = user.language, language
+        record(session, engine.now(), "user.language_changed", actor_id=actor.id, before=previous, after=language)
+        return Actor.of(user)

@@ -41,6 +41,8 @@ def task_view(task, now, *, language: str = "en", calendars=None) -> dict:
         "id": task.id,
         "case_id": task.case_id,
         "kind": task.kind,
+        "subject_name": task.case.subject_name,
+        "mahalla": {"id": task.mahalla_id, "name": task.case.mahalla.name},
         "name": task.bpmn_id,
         "title": _title(task, now, language, calendar),
         "role": task.role,
@@ -74,11 +76,13 @@ def _title(task, now, language, calendar) -> str:
         return task.title
     overdue = task.escalates
     until = now if task.state == "open" else (task.completed_at or now)
-    if calendar and overdue.due_at:
-        days = max(0, calendar.working_days_between(overdue.due_at, until))
+    if task.case.held_since is not None:  # the clock stopped with the hold
+        until = min(until, task.case.held_since)
+    days = max(0, calendar.working_days_between(overdue.due_at, until)) if calendar and overdue.due_at else 0
+    if days:
         lateness = ngettext(language, "%(num)d working day late", "%(num)d working days late", days)
     else:
-        lateness = gettext(language, "late")
+        lateness = gettext(language, "due today")
     return gettext(language, "Overdue: “%(task)s” of %(subject)s, %(lateness)s", task=overdue.title,
                    subject=task.case.subject_name, lateness=lateness)
 

@@ -27,7 +27,7 @@ def body() -> dict:
     return data
 
 
-def arg_int(name, default=None, maximum=None):
+def arg_int(name, default=None, maximum=2**31 - 1):
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
