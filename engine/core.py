@@ -19,6 +19,7 @@ class Engine:
         self.runtime = ProcessRuntime(clock)
         self._forms_cache: dict[int, dict] = {}
         self._texts_cache: dict[int, dict] = {}
+        self._titles_cache: dict[int, dict] = {}
         self._forms_lock = threading.Lock()
 
     def now(self):
@@ -38,8 +39,10 @@ class Engine:
     def form_translator(self, version, form_key: str, language: str):
         """A function translating the texts of one form of a version into ``language`` (identity when the set
         has no translations for it)."""
+        from .i18n import translations
+        catalogue = translations(language).gettext  # the form package's own words ("Add", "(required)" ...)
         texts = self.form_texts_of(version).get(form_key)
-        return texts.translator(language) if texts is not None else (lambda text: text)
+        return texts.translator(language, fallback=catalogue) if texts is not None else catalogue
 
     def form_texts_of(self, version) -> dict:
         """The ``<form key>.i18n.json`` translations of a version's forms, parsed once per version."""
@@ -53,6 +56,21 @@ class Engine:
             with self._forms_lock:
                 self._texts_cache[version.id] = cached
         return cached
+
+    def title_translator(self, version, language: str):
+        """Translate the process texts (task titles, lane names) of a version into ``language``."""
+        tables = self._titles_cache.get(version.id)
+        if tables is None:
+            import json
+            tables = {}
+            for name, text in version.files.items():
+                if name.endswith(".i18n.json") and name[: -len(".i18n.json")] + ".bpmn" in version.files:
+                    for lang, table in json.loads(text).items():
+                        tables.setdefault(lang, {}).update({k: v for k, v in table.items() if v})
+            with self._forms_lock:
+                self._titles_cache[version.id] = tables
+        table = tables.get(language, {})
+        return lambda text: table.get(text, text)
 
     def spec_loader(self, version):
         return lambda: version.spec_json

@@ -341,7 +341,7 @@ def test_form_with_an_unknown_component_type():
 
 def test_file_of_unknown_type():
     files = {**SHIPPED, "notes.txt": "Remember to rename the monitoring stage."}
-    assert the_problem(files) == Problem("notes.txt", "unknown file type (expected .bpmn, .dmn or .form.json)",
+    assert the_problem(files) == Problem("notes.txt", "unknown file type (expected .bpmn, .dmn, .form.json or .i18n.json)",
                                          "file")
 
 
@@ -559,3 +559,27 @@ def test_process_without_id():
     files = mutate('<bpmn:process id="case_management"', "<bpmn:process")
     problems = check_definition(files)
     assert [(p.file, p.rule) for p in problems] == [("(set)", "schema")]
+
+
+# --- translations beside forms and processes ------------------------------------------------------------------
+
+def test_process_translations_name_only_tasks_and_lanes_of_the_process():
+    files = dict(SHIPPED)
+    files["case_management.i18n.json"] = '{"ru": {"Register referral": "Зарегистрировать обращение"}}'
+    assert check_definition(files) == []
+    files["case_management.i18n.json"] = '{"ru": {"Register the referal": "x"}}'
+    problem = the_problem(files)
+    assert (problem.file, problem.rule) == ("case_management.i18n.json", "translation")
+    assert "Register the referal" in problem.message
+    files["case_management.i18n.json"] = '{"fr": {}}'
+    assert "'fr' is not a language" in the_problem(files).message
+    files["case_management.i18n.json"] = '{"ru": '
+    assert "invalid JSON at line 1" in the_problem(files).message
+
+
+def test_translations_must_belong_to_a_form_or_a_process_of_the_set():
+    files = dict(SHIPPED, **{"nothing_here.i18n.json": "{}"})
+    problem = the_problem(files)
+    assert problem.rule == "translation" and "neither a form nor a BPMN file" in problem.message
+    files = dict(SHIPPED, **{"plan_approval.i18n.json": '{"ru": {"Not a text of the form": "x"}}'})
+    assert the_problem(files).file == "plan_approval.i18n.json"

@@ -35,6 +35,9 @@ _HUMAN_TASKS = ("userTask", "manualTask")
 _UNQUOTED_TIMER = re.compile(r"^\s*(R\d*/|P\d|PT\d|P\d+W|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 _DUNDER = re.compile(r"(^|[^\w])_\w*")
 _FORM_SUFFIX = ".form.json"
+#: Translations beside a form (``<form key>.i18n.json``) or a process (``<bpmn file stem>.i18n.json``).
+TEXTS_SUFFIX = ".i18n.json"
+TEXT_LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def read_definition_files(*folders: Path) -> dict[str, str]:
     files = {}
     for folder in folders:
         for path in sorted(Path(folder).iterdir()):
-            if path.suffix in (".bpmn", ".dmn") or path.name.endswith(_FORM_SUFFIX):
+            if path.suffix in (".bpmn", ".dmn") or path.name.endswith((_FORM_SUFFIX, TEXTS_SUFFIX)):
                 files[path.name] = read_text_file(path)
     return files
 
@@ -144,11 +147,66 @@ def _load(files):
                 trees[name] = parse_xml(text)
             except UnsafeXML as err:
                 problems.append(Problem(name, str(err), "xml", line=err.line))
-        else:
-            problems.append(Problem(name, "unknown file type (expected .bpmn, .dmn or .form.json)", "file"))
+        elif not name.endswith(TEXTS_SUFFIX):
+            problems.append(Problem(name, "unknown file type (expected .bpmn, .dmn, .form.json or .i18n.json)",
+                                    "file"))
     if not any(n.endswith(".bpmn") for n in trees) and not problems:
         problems.append(Problem("(set)", "the set has no BPMN file", "file"))
+    for name in sorted(n for n in files if n.endswith(TEXTS_SUFFIX)):
+        stem = name[: -len(TEXTS_SUFFIX)]
+        if (stem + _FORM_SUFFIX in files and stem not in forms) or (stem + ".bpmn" in files and
+                                                                   stem + ".bpmn" not in trees):
+            continue  # its form or process is broken and already reported
+        problems += _check_texts(name, files[name], forms, trees)
     return problems, trees, forms
+
+
+def _check_texts(name, text, forms, trees) -> list[Problem]:
+    """A translation file belongs to a form or a process of the set, and translates only its texts."""
+    stem = name[: -len(TEXTS_SUFFIX)]
+    if stem in forms:
+        from forms.i18n import FormTexts
+        try:
+            FormTexts.from_json(text, forms[stem])
+        except FormDefinitionError as err:
+            return [Problem(name, str(err), "translation", hint="fix the translations of the form")]
+        return []
+    if stem + ".bpmn" in trees:
+        try:
+            process_texts(text, trees[stem + ".bpmn"])
+        except ValueError as err:
+            return [Problem(name, str(err), "translation", hint="translate only task and lane names")]
+        return []
+    return [Problem(name, f"translations for '{stem}', which is neither a form nor a BPMN file of the set",
+                    "translation", hint=f"name it after a form key or a BPMN file ({stem}.form.json, {stem}.bpmn)")]
+
+
+def translatable_process_texts(root) -> set[str]:
+    """Texts of a process that users read: the names of human tasks (task titles) and of lanes."""
+    names = {(t.get("name") or "").strip() for t in _human_tasks(root)}
+    names |= {(lane.get("name") or "").strip() for lane in root.iterfind(".//bpmn:lane", NS)}
+    return {n for n in names if n}
+
+
+def process_texts(text: str, root) -> dict[str, dict[str, str]]:
+    """Parse and check ``<process>.i18n.json``: ``{language: {English name: translation}}``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the file must be a JSON object of languages")
+    known = translatable_process_texts(root)
+    for language, table in data.items():
+        if language not in TEXT_LANGUAGES:
+            raise ValueError(f"'{language}' is not a language to translate into; use: " + ", ".join(TEXT_LANGUAGES))
+        if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in table.items()):
+            raise ValueError(f"'{language}' must map each English name to its translation (text to text)")
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ValueError(f"'{language}' translates names the process does not have: " + ", ".join(unknown[:10]))
+    return data
 
 
 def _parse_with_spiff(trees, process_id):

@@ -165,7 +165,8 @@ def _detail(engine, session, case, language="en") -> dict:
         "stages": list(case.definition_version.stages),
         "definition": {"process_id": case.definition_version.process_id,
                        "version": case.definition_version.version},
-        "open_tasks": [task_view(t, engine.now(), language=language, calendars=Calendars(session)) for t in tasks],
+        "open_tasks": [task_view(t, engine.now(), language=language, calendars=Calendars(session),
+                                 titles=engine.title_translator(case.definition_version, language)) for t in tasks],
         "timeline": [timeline_entry(e) for e in events],
         # The same events told in plain language, in the reader's language, with lateness in working days.
         "story": narrate(session, case, events, language, calendar_for(session, case.district_id)),

@@ -54,11 +54,12 @@ def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, 
         rows = session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
                                .limit(limit).offset(offset)).all()
         calendars = Calendars(session)
-        return {"items": [_view(actor, t, now, calendars) for t in rows], "limit": limit, "offset": offset}
+        return {"items": [_view(engine, actor, t, now, calendars) for t in rows], "limit": limit, "offset": offset}
 
 
-def _view(actor, task, now, calendars) -> dict:
-    return task_view(task, now, language=actor.language, calendars=calendars)
+def _view(engine, actor, task, now, calendars) -> dict:
+    titles = engine.title_translator(task.case.definition_version, actor.language)
+    return task_view(task, now, language=actor.language, calendars=calendars, titles=titles)
 
 
 def inbox_counts(engine, actor: Actor) -> dict:
@@ -109,7 +110,7 @@ def get_task(engine, actor: Actor, task_id: str) -> dict:
     with engine.db.write() as session:
         task = _task_in_scope(session, actor, task_id)
         case = task.case
-        view = _view(actor, task, engine.now(), Calendars(session))
+        view = _view(engine, actor, task, engine.now(), Calendars(session))
         view["case"] = case_summary(case)
         if task.form_key and task.kind == "process":
             form = engine.forms_of(case.definition_version)[task.form_key]
@@ -143,7 +144,7 @@ def claim_task(engine, actor: Actor, task_id: str) -> dict:
         if task.state != "open":
             raise Conflict("This task is no longer open.")
         if task.assignee_id == actor.id:
-            return _view(actor, task, engine.now(), Calendars(session))
+            return _view(engine, actor, task, engine.now(), Calendars(session))
         if task.assignee_id is not None:
             raise Conflict(f"This task is already taken by {task.assignee.full_name}.")
         if task.role != actor.role or task.district_id != actor.district_id:
@@ -156,7 +157,7 @@ def claim_task(engine, actor: Actor, task_id: str) -> dict:
             raise Conflict("Someone else took this task a moment ago.")
         record(session, engine.now(), "task.claimed", actor_id=actor.id, case_id=task.case_id, task_id=task.id)
         session.expire(task)
-        return _view(actor, task, engine.now(), Calendars(session))
+        return _view(engine, actor, task, engine.now(), Calendars(session))
 
 
 def assign_task(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -167,7 +168,7 @@ def assign_task(engine, actor: Actor, task_id: str, payload) -> dict:
         task = _task_to_change(session, actor, task_id)
         reassign(engine, session, actor, task, data["user"], data["reason"], engine.now())
         session.flush()
-        return _view(actor, task, engine.now(), Calendars(session))
+        return _view(engine, actor, task, engine.now(), Calendars(session))
 
 
 def extend_deadline(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -180,7 +181,7 @@ def extend_deadline(engine, actor: Actor, task_id: str, payload) -> dict:
             raise InvalidInput("Only a case task has a deadline to extend.")
         extend(engine, session, actor, task, data, engine.now())
         session.flush()
-        return _view(actor, task, engine.now(), Calendars(session))
+        return _view(engine, actor, task, engine.now(), Calendars(session))
 
 
 def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -191,14 +192,16 @@ def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
         _check_may_complete(actor, task)
         if task.kind != "process" or not task.form_key:
             raise InvalidInput("This task has no form to keep a draft of.")
-        form = engine.forms_of(task.case.definition_version)[task.form_key]
+        version = task.case.definition_version
+        form = engine.forms_of(version)[task.form_key]
         try:
-            task.draft = form.validate(data, partial=True)
+            task.draft = form.validate(data, partial=True,
+                                       translate=engine.form_translator(version, task.form_key, actor.language))
         except FormValidationError as err:
             raise InvalidInput("Some answers are not valid.", fields=err.errors) from None
         record(session, engine.now(), "task.draft_saved", actor_id=actor.id, case_id=task.case_id,
                task_id=task.id)
-        return _view(actor, task, engine.now(), Calendars(session))
+        return _view(engine, actor, task, engine.now(), Calendars(session))
 
 
 def complete_task(engine, actor: Actor, task_id: str, payload) -> dict:
@@ -226,7 +229,7 @@ def _complete(engine, session, actor, task_id, data) -> dict:
     if task.kind == "escalation":
         return _decide_escalation(engine, session, actor, case, task, data)
     version = case.definition_version
-    cleaned = _validated(engine, version, task, data)
+    cleaned = _validated(engine, version, task, data, actor.language)
     outcome = engine.runtime.complete_task(version.key, engine.spec_loader(version), case.state, task.id, cleaned)
     if task.assignee_id is None:
         task.assignee_id = actor.id
@@ -236,22 +239,22 @@ def _complete(engine, session, actor, task_id, data) -> dict:
            **{k: cleaned[k] for k in DECISION_KEYS if k in cleaned})
     apply_outcome(engine, session, case, outcome, actor_id=actor.id, completed_task_id=task.id)
     session.flush()
-    return _after_completion(session, actor, case, task, now)
+    return _after_completion(engine, session, actor, case, task, now)
 
 
-def _after_completion(session, actor, case, task, now) -> dict:
+def _after_completion(engine, session, actor, case, task, now) -> dict:
     next_tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open")
                                  .order_by(Task.created_at)).all()
     calendars = Calendars(session)
-    return {"task": _view(actor, task, now, calendars), "case": case_summary(case),
-            "next_tasks": [_view(actor, t, now, calendars) for t in next_tasks]}
+    return {"task": _view(engine, actor, task, now, calendars), "case": case_summary(case),
+            "next_tasks": [_view(engine, actor, t, now, calendars) for t in next_tasks]}
 
 
 def _decide_escalation(engine, session, actor, case, task, data) -> dict:
     """An escalation is completed with its action: reassign or extend the overdue task, or acknowledge."""
     act_on_escalation(engine, session, actor, task, data)
     session.flush()
-    return _after_completion(session, actor, case, task, engine.now())
+    return _after_completion(engine, session, actor, case, task, engine.now())
 
 
 def _check_may_complete(actor, task):
@@ -261,14 +264,14 @@ def _check_may_complete(actor, task):
         raise NotAllowed(f"This task waits for a {task.role} of the district.")
 
 
-def _validated(engine, version, task, data) -> dict:
+def _validated(engine, version, task, data, language="en") -> dict:
     if not task.form_key:
         if data:
             raise InvalidInput("This task takes no answers.", fields={k: ["Unknown field."] for k in data})
         return {}
     form = engine.forms_of(version)[task.form_key]
     try:
-        return form.validate(data)
+        return form.validate(data, translate=engine.form_translator(version, task.form_key, language))
     except FormValidationError as err:
         raise InvalidInput("Some answers are not valid.", fields=err.errors) from None
 

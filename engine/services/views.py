@@ -32,11 +32,12 @@ def case_summary(case) -> dict:
     }
 
 
-def task_view(task, now, *, language: str = "en", calendars=None) -> dict:
+def task_view(task, now, *, language: str = "en", calendars=None, titles=None) -> dict:
     """A task as its reader sees it; ``calendars`` (district → working calendar) lets the view explain the
     deadline and count lateness in working days."""
     held = task.case.held_since is not None
     calendar = calendars(task.district_id) if calendars else None
+    titles = titles or (lambda text: text)
     view = {
         "id": task.id,
         "case_id": task.case_id,
@@ -44,7 +45,7 @@ def task_view(task, now, *, language: str = "en", calendars=None) -> dict:
         "subject_name": task.case.subject_name,
         "mahalla": {"id": task.mahalla_id, "name": task.case.mahalla.name},
         "name": task.bpmn_id,
-        "title": _title(task, now, language, calendar),
+        "title": _title(task, now, language, calendar, titles),
         "role": task.role,
         "lane": task.lane,
         "assignee": user_ref(task.assignee),
@@ -62,7 +63,7 @@ def task_view(task, now, *, language: str = "en", calendars=None) -> dict:
         "completed_by": user_ref(task.completed_by),
     }
     if task.kind == "escalation" and task.escalates is not None:
-        view["escalates"] = {"id": task.escalates.id, "title": task.escalates.title,
+        view["escalates"] = {"id": task.escalates.id, "title": titles(task.escalates.title),
                              "due_at": iso(task.escalates.due_at), "state": task.escalates.state,
                              "assignee": user_ref(task.escalates.assignee), "rung": task.rung}
         view["actions"] = ["reassign", "extend", "acknowledge"] if task.escalates.state == "open" \
@@ -70,10 +71,11 @@ def task_view(task, now, *, language: str = "en", calendars=None) -> dict:
     return view
 
 
-def _title(task, now, language, calendar) -> str:
-    """Process tasks keep the methodologist's title; an escalation says what is late and by how much."""
+def _title(task, now, language, calendar, titles) -> str:
+    """Process tasks show the methodologist's title (translated beside the process); an escalation says what is
+    late and by how much."""
     if task.kind != "escalation" or task.escalates is None:
-        return task.title
+        return titles(task.title)
     overdue = task.escalates
     until = now if task.state == "open" else (task.completed_at or now)
     if task.case.held_since is not None:  # the clock stopped with the hold
@@ -83,7 +85,7 @@ def _title(task, now, language, calendar) -> str:
         lateness = ngettext(language, "%(num)d working day late", "%(num)d working days late", days)
     else:
         lateness = gettext(language, "due today")
-    return gettext(language, "Overdue: “%(task)s” of %(subject)s, %(lateness)s", task=overdue.title,
+    return gettext(language, "Overdue: “%(task)s” of %(subject)s, %(lateness)s", task=titles(overdue.title),
                    subject=task.case.subject_name, lateness=lateness)
 
 
