@@ -1,4 +1,4 @@
-"""The Flask adapter: the JSON API (and later the HTML UI) over the engine's services."""
+"""The Flask adapter: the HTML app and the JSON API, twins over the engine's services."""
 from __future__ import annotations
 
 from flask import Flask
@@ -13,14 +13,20 @@ def create_app(engine: Engine | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["yordam"] = engine
 
-    from . import errors
+    from . import errors, i18n
     from .api import bp as api_bp
+    from .web import bp as web_bp
     errors.register(app)
+    i18n.init(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
 
-    @app.get("/")
-    def index():
-        return {"name": "Yordam", "api": "/api/v1", "openapi": "/api/v1/openapi.json"}
+    @app.context_processor
+    def _unread():
+        from flask import g
+        from engine.services.notifications import unread_count
+        actor = g.get("actor")
+        return {"unread_count": unread_count(engine, actor) if actor else 0}
 
     @app.after_request
     def _security_headers(response):

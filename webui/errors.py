@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
+from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, DefinitionInvalid, EngineError, InvalidInput, NotAllowed, NotAuthenticated,
@@ -28,9 +28,29 @@ def error_body(code: str, message: str, fields=None, **extra):
     return body
 
 
+def _wants_html() -> bool:
+    return not request.path.startswith("/api/")
+
+
+def _page(status: int, message: str | None = None):
+    """The HTML twin of an error: a page in the user's language, never a stack trace."""
+    from flask_babel import gettext as _
+    titles = {400: _("That did not work"), 401: _("Please sign in"), 403: _("Not allowed"),
+              404: _("Not found"), 405: _("That did not work"), 409: _("Changed meanwhile"),
+              413: _("Too large"), 422: _("Please check your answers"), 500: _("Something went wrong")}
+    texts = {403: _("Your role may not see or do this."), 404: _("There is nothing here, or you may not see it."),
+             409: _("Someone changed this a moment ago. Reload the page and look again."),
+             413: _("What you sent is too large."),
+             500: _("Something went wrong on our side; nothing was changed.")}
+    shown = texts.get(status) or (_(message) if message else titles.get(status, ""))
+    return render_template("error.html", title=titles.get(status, titles[400]), message=shown), status
+
+
 def register(app):
     @app.errorhandler(EngineError)
     def _engine_error(err: EngineError):
+        if _wants_html():
+            return _page(status_of(err), err.message)
         extra = {}
         if isinstance(err, DefinitionInvalid):
             extra["problems"] = [p.as_dict() for p in err.problems]
@@ -40,6 +60,8 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
+        if _wants_html():
+            return _page(err.code or 400, err.description)
         codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
         response = jsonify(error_body(codes.get(err.code, "http_error"), err.description or err.name))
@@ -48,4 +70,6 @@ def register(app):
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         log.exception("unexpected error")
+        if _wants_html():
+            return _page(500)
         return jsonify(error_body("internal", "Something went wrong on our side; nothing was changed.")), 500

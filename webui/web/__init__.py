@@ -1,0 +1,73 @@
+"""The HTML app: server-rendered pages over the same engine services as the JSON API.
+
+Sessions are server-side: the cookie holds a random token whose digest is a row of ``api_tokens``; signing out
+revokes the row, so a copied cookie stops working at once. Every form POST carries a CSRF token derived from
+the session token. Pages work without JavaScript.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+
+from engine.errors import NotAuthenticated
+from engine.services import users
+
+bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
+               static_url_path="/static")
+SESSION_COOKIE = "yordam_session"
+SUPERVISING = ("supervisor", "center_head")
+
+
+def engine():
+    return current_app.extensions["yordam"]
+
+
+def session_token() -> str | None:
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def csrf_token() -> str:
+    token = session_token() or ""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+@bp.before_app_request
+def _load_actor():
+    if request.path.startswith("/api/"):
+        return
+    token = session_token()
+    if token:
+        try:
+            g.actor = users.authenticate(engine(), token)
+            g.session_token = token
+        except NotAuthenticated:
+            g.actor = None
+
+
+@bp.before_request
+def _check_csrf():
+    if request.method == "POST" and request.endpoint != "web.login":
+        sent = request.form.get("csrf_token", "")
+        if not session_token() or not hmac.compare_digest(sent, csrf_token()):
+            abort(400, "The form expired or did not come from this site; reload the page and try again.")
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not g.get("actor"):
+            return redirect(url_for("web.login", next=request.full_path if request.args else request.path))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.app_context_processor
+def _globals():
+    return {"actor": g.get("actor"), "csrf_token": csrf_token, "SUPERVISING": SUPERVISING}
+
+
+from . import auth, cases, dashboard, tasks  # noqa: E402,F401  (routes register themselves on bp)

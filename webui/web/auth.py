@@ -1,0 +1,70 @@
+"""Signing in and out, and the user's own profile (language)."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.errors import InvalidInput, NotAuthenticated
+from engine.i18n import LANGUAGES
+from engine.services import users
+
+from ..i18n import LANGUAGE_COOKIE, current_language
+from . import SESSION_COOKIE, bp, engine, login_required
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to somebody else's."""
+    if not target or urlparse(target).netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("web.inbox")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        language = request.form.get("language")
+        try:
+            token, actor = users.login(engine(), request.form.get("username", ""), request.form.get("password", ""))
+        except NotAuthenticated:
+            error = _("Wrong username or password.")
+        else:
+            if language in LANGUAGES and language != actor.language:
+                actor = users.set_language(engine(), actor, language)
+            response = make_response(redirect(_safe_next(request.form.get("next"))))
+            response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure,
+                                max_age=engine().settings.token_ttl_hours * 3600)
+            response.set_cookie(LANGUAGE_COOKIE, actor.language, samesite="Lax", max_age=365 * 86400)
+            return response
+    page = render_template("login.html", error=error, next=request.values.get("next", ""),
+                           chosen=current_language())
+    return page, 401 if error else 200
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    users.logout(engine(), g.session_token)
+    response = make_response(redirect(url_for("web.login")))
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    saved = False
+    error = None
+    if request.method == "POST":
+        try:
+            g.actor = users.set_language(engine(), g.actor, request.form.get("language", ""))
+            g.pop("language", None)
+            saved = True
+        except InvalidInput:
+            error = _("Choose one of the languages in the list.")
+    response = make_response(render_template("profile.html", saved=saved, error=error))
+    if saved:
+        response.set_cookie(LANGUAGE_COOKIE, g.actor.language, samesite="Lax", max_age=365 * 86400)
+    return response
