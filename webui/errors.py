@@ -42,7 +42,8 @@ def _page(status: int, message: str | None = None):
              409: _("Someone changed this a moment ago. Reload the page and look again."),
              413: _("What you sent is too large."),
              500: _("Something went wrong on our side; nothing was changed.")}
-    shown = texts.get(status) or (_(message) if message else titles.get(status, ""))
+    from .web.util import known
+    shown = texts.get(status) or (known(message) if message else None) or titles.get(status, titles[400])
     return render_template("error.html", title=titles.get(status, titles[400]), message=shown), status
 
 
