@@ -175,7 +175,9 @@ def _check_texts(name, text, forms, trees) -> list[Problem]:
         try:
             process_texts(text, trees[stem + ".bpmn"])
         except ValueError as err:
-            return [Problem(name, str(err), "translation", hint="translate only task and lane names")]
+            return [Problem(name, str(err), "translation",
+                            hint="a renamed task keeps its translations only if the entry is renamed too; "
+                                 "rename or remove the stale entry")]
         return []
     return [Problem(name, f"translations for '{stem}', which is neither a form nor a BPMN file of the set",
                     "translation", hint=f"name it after a form key or a BPMN file ({stem}.form.json, {stem}.bpmn)")]
