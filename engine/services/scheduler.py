@@ -73,12 +73,18 @@ def _due(now):
 
 
 def claim(engine, worker: str, batch: int = BATCH) -> list[int]:
+    """Take up to ``batch`` due timers for this worker. Two index-served queries (due pending timers, then
+    claims whose lease ran out) rather than one OR, which would scan the whole table at every batch."""
     now = engine.now()
+    postgres = engine.db.engine.dialect.name == "postgresql"
     with engine.db.write() as session:
-        query = select(Timer.id).where(_due(now)).order_by(Timer.due_at, Timer.id).limit(batch)
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(session.scalars(query))
+        pending = (select(Timer.id).where(Timer.status == "pending", Timer.due_at <= now)
+                   .order_by(Timer.due_at, Timer.id).limit(batch))
+        ids = list(session.scalars(pending.with_for_update(skip_locked=True) if postgres else pending))
+        if len(ids) < batch:
+            expired = (select(Timer.id).where(Timer.status == "claimed", Timer.lease_until < now)
+                       .order_by(Timer.lease_until, Timer.id).limit(batch - len(ids)))
+            ids += list(session.scalars(expired.with_for_update(skip_locked=True) if postgres else expired))
         if not ids:
             return []
         session.execute(update(Timer).where(Timer.id.in_(ids), _due(now))
@@ -108,20 +114,20 @@ def fire(engine, timer_id: int, worker: str, report: TickReport | None = None) -
 
 
 def _fire_in_case_transaction(engine, session, timer_id, worker, report) -> bool:
-    case_id, kind = session.execute(select(Timer.case_id, Timer.kind).where(Timer.id == timer_id)).one()
-    lock_case(session, case_id)  # same lock order as every other change of the case: case, then its rows
+    timer = session.get(Timer, timer_id)
+    lock_case(session, timer.case_id)  # same lock order as every other change of the case: case, then its rows
     now = engine.now()
-    timer = session.get(Timer, timer_id, populate_existing=True)
     late = (now - timer.due_at).total_seconds()
+    # The claim must still be this scheduler's: a completion may have cancelled the timer, or the lease ran out
+    # and another scheduler took it. The row lock this update takes settles any race.
     took = session.execute(update(Timer).where(Timer.id == timer_id, Timer.status == "claimed",
                                                Timer.claimed_by == worker)
                            .values(status="fired", fired_at=now, late_seconds=late, lease_until=None)
                            .execution_options(synchronize_session=False)).rowcount
     if took != 1:
-        return False  # cancelled by a completion, or the lease expired and another scheduler has it
-    session.refresh(timer)
+        return False
     timer.outcome = _effect(engine, session, timer, now)[:200]
-    report.by_kind[kind] += 1
+    report.by_kind[timer.kind] += 1
     report.max_late_seconds = max(report.max_late_seconds, late)
     return True
 
