@@ -228,3 +228,22 @@ def test_pages_are_light(site):
         page = client.get(path)
         css = client.get("/static/yordam.css")
         assert len(page.text.encode()) + len(css.text.encode()) < 200_000, path
+
+
+def test_a_supervisor_gives_one_task_to_another_worker_with_a_reason(site, engine):
+    worker = browser(site, "worker1")
+    case_id = open_referral(worker, "Dildora Saidova")
+    supervisor = browser(site, "supervisor1")
+    link = task_link(supervisor.get(f"/cases/{case_id}"), "Register referral")
+    page = supervisor.get(link)
+    form = page.form("details.reassign form")
+    with engine.db.read() as session:
+        worker2 = session.scalar(select(User.id).where(User.username == "worker2"))
+    form.update({"to_user": str(worker2), "reason": "Closer to the family"})
+    done = supervisor.post("/dashboard/reassign", form)
+    assert done.url.endswith(link) and "The task was reassigned." in done.text
+    with engine.db.read() as session:
+        task = session.scalar(select(Task).where(Task.case_id == case_id, Task.state == "open"))
+        audit = session.scalar(select(AuditEvent).where(AuditEvent.action == "task.assigned",
+                                                        AuditEvent.task_id == task.id))
+    assert task.assignee_id == worker2 and audit.details["reason"] == "Closer to the family"

@@ -87,10 +87,12 @@ def task_page(engine, actor: Actor, task_id: str) -> dict:
             form = engine.forms_of(version)[task["form_key"]]
             translate = engine.form_translator(version, task["form_key"], actor.language)
     candidates = []
-    if task["kind"] == "escalation" and task["escalates"]["state"] == "open":
+    target_id = task["escalates"]["id"] if task["kind"] == "escalation" else task["id"]
+    if task["state"] == "open" and actor.role in SUPERVISING and (
+            task["kind"] == "process" or task["escalates"]["state"] == "open"):
         from ..db.models import User
         with engine.db.read() as session:
-            overdue = session.get(Task, task["escalates"]["id"])
+            overdue = session.get(Task, target_id)
             candidates = [{"id": u.id, "username": u.username, "full_name": u.full_name} for u in session.scalars(
                 select(User).where(User.district_id == overdue.district_id, User.is_active.is_(True),
                                    User.role.in_({overdue.lane or overdue.role, overdue.role}))
