@@ -35,6 +35,6 @@ clean:
 
 # Translators: after changing user-facing strings, refresh the template and every catalogue.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext:2 -k ngettext:2,3 -k tr:2 --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext:2 -k ngettext:1,2,3t -k ngettext:2,3,4t -k plural_:1,2 -k tr:2 --no-location \
 		-o engine/translations/messages.pot .
 	$(BIN)/pybabel update -i engine/translations/messages.pot -d engine/translations --no-fuzzy-matching

@@ -59,6 +59,18 @@ def translations(language: str) -> NullTranslations:
     return Translations(buffer)
 
 
+@lru_cache(maxsize=None)
+def translated_ids(language: str) -> frozenset:
+    """The msgids the language's catalogue translates (a translation may equal its msgid: "Mahalla")."""
+    path = CATALOGUES / babel_locale(language) / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return frozenset()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=babel_locale(language))
+    return frozenset(m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog
+                     if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string))
+
+
 def gettext(language: str, message: str, **params) -> str:
     text = translations(language).gettext(message)
     return text % params if params else text

@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from engine.clock import FakeClock
 from engine.core import Engine
-from engine.db.database import Database
 from engine.db.migrate import upgrade
 from engine.services import definitions
 from engine.services.demo import load_org_and_users
@@ -107,3 +106,19 @@ def pg_engine(pg_server, pg_template, clock):
     eng = make_engine(_pg_copy(pg_server, pg_template), clock)
     yield eng
     eng.db.dispose()
+
+
+@pytest.fixture
+def server(engine):
+    """The app on a real HTTP port, over the test's engine."""
+    from tests.api_client import LiveServer
+    from webui import create_app
+    with LiveServer(create_app(engine)) as live:
+        yield live
+
+
+@pytest.fixture
+def anon(server):
+    """A JSON API client that has not logged in yet."""
+    from tests.api_client import Client
+    return Client(server.url)

@@ -1,23 +1,12 @@
 """The JSON API over real HTTP: the newcomer's walk from referral to closure, and what bad requests get."""
 import threading
 
-import pytest
 
-from tests.api_client import Client, LiveServer
+from tests.api_client import Client
 from tests.helpers import case_row, open_tasks
 from tests.sample_answers import answers, approval, assessment, referral
-from webui import create_app
 
 
-@pytest.fixture
-def server(engine):
-    with LiveServer(create_app(engine)) as live:
-        yield live
-
-
-@pytest.fixture
-def anon(server):
-    return Client(server.url)
 
 
 def only_task(client, case_id, role_filter="mine"):
@@ -165,8 +154,10 @@ def test_bad_case_and_form_input_changes_nothing(engine, anon):
     task = case["open_tasks"][0]
     before = case_row(engine, case["id"]).row_version
     forged = dict(referral(), is_admin=True)
-    status, body = worker.post(f"/tasks/{task['id']}/complete", {"data": forged})
+    status, body = worker.post(f"/tasks/{task['id']}/complete?lang=en", {"data": forged})
     assert status == 422 and body["fields"] == {"is_admin": ["Unknown field."]}
+    status, body = worker.post(f"/tasks/{task['id']}/complete", {"data": forged})  # worker1 reads Uzbek
+    assert status == 422 and body["fields"] == {"is_admin": ["Nomaʼlum maydon."]}
     missing = {k: v for k, v in referral().items() if k != "address"}
     status, body = worker.post(f"/tasks/{task['id']}/complete", {"data": missing})
     assert status == 422 and "address" in body["fields"]

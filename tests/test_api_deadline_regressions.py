@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
-from engine.deadlines.calendar import WorkingCalendar
 from engine.services.scheduler import tick
-from tests.api_client import Client, LiveServer
 from tests.sample_answers import referral
-from webui import create_app
 
 HUGE = 2 ** 63 + 1  # a JSON / URL integer: no bound is checked before it reaches the database
 
 
-@pytest.fixture
-def server(engine):
-    with LiveServer(create_app(engine)) as live:
-        yield live
-
-
-@pytest.fixture
-def anon(server):
-    return Client(server.url)
 
 
 def open_and_register(worker):

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
 from engine.services.scheduler import tick
-from tests.api_client import Client, LiveServer
 from tests.sample_answers import referral
-from webui import create_app
 
 
-@pytest.fixture
-def server(engine):
-    with LiveServer(create_app(engine)) as live:
-        yield live
-
-
-@pytest.fixture
-def anon(server):
-    return Client(server.url)
 
 
 def open_and_register(worker):

@@ -5,62 +5,35 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
-import pytest
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from engine.db.models import Notification, OutboxEmail, Task, Timer, User
-from engine.deadlines.calendar import WorkingCalendar
+from engine.db.models import OutboxEmail, Task
 from engine.errors import Conflict, DefinitionInvalid, InvalidInput
 from engine.process.definitions import read_definition_files
 from engine.scheduler import Ticker
 from engine.services import cases, definitions, scheduler, tasks
 from engine.services.outbox import send_pending
 from engine.services.scheduler import LEASE, claim, tick
+from tests.deadline_helpers import UZ, case_at_assessment, escalations, notes, task_by_form, timer, timers_of, utc
 from tests.helpers import actor, complete_step, open_case, open_tasks
-from tests.sample_answers import answers, approval, assessment, referral
-
-UZ = WorkingCalendar("UZ")
+from tests.sample_answers import answers, approval, assessment
 
 
-def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
 
 
-def task_by_form(engine, case_id, form_key) -> Task:
-    [task] = [t for t in open_tasks(engine, case_id) if t.form_key == form_key]
-    return task
 
 
-def timers_of(engine, task_id) -> list[Timer]:
-    with engine.db.read() as session:
-        return session.scalars(select(Timer).where(Timer.task_id == task_id).order_by(Timer.due_at, Timer.id)).all()
 
 
-def timer(engine, timer_id) -> Timer:
-    with engine.db.read() as session:
-        return session.get(Timer, timer_id)
 
 
-def escalations(engine, case_id, state="open") -> list[Task]:
-    with engine.db.read() as session:
-        return session.scalars(select(Task).where(Task.case_id == case_id, Task.kind == "escalation",
-                                                  Task.state == state).order_by(Task.rung)).all()
 
 
-def notes(engine, username) -> list[Notification]:
-    with engine.db.read() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-        return session.scalars(select(Notification).where(Notification.user_id == user_id)
-                               .order_by(Notification.id)).all()
 
 
-def case_at_assessment(engine) -> tuple[int, Task]:
-    cid = open_case(engine)["id"]
-    complete_step(engine, cid, "register_referral", referral())
-    return cid, task_by_form(engine, cid, "needs_assessment")
+
 
 
 def publish_with(engine, old: str, new: str):

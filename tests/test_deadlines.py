@@ -9,53 +9,30 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.db.models import AuditEvent, Notification, Task, Timer, User
-from engine.deadlines.calendar import WorkingCalendar
 from engine.errors import Conflict, InvalidInput, NotAllowed
 from engine.i18n import LANGUAGES, day
 from engine.services import cases, notifications, tasks, users
 from engine.services.scheduler import tick
-from tests.helpers import actor, complete_step, open_case, open_tasks
-from tests.sample_answers import approval, assessment, referral
+from tests.deadline_helpers import (UZ, case_at_assessment, english, escalations, notes, task_by_form, timers_of,
+                                    utc)
+from tests.helpers import actor, complete_step
+from tests.sample_answers import approval, assessment
 
-UZ = WorkingCalendar("UZ")
 FRIDAY_BEFORE_HOLIDAY = datetime(2025, 12, 5, 5, 0, tzinfo=timezone.utc)  # Fri 5 Dec 2025, 10:00 in Tashkent
 
 
-def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
 
 
-def english(engine, username):
-    return dataclasses.replace(actor(engine, username), language="en")
 
 
-def task_by_form(engine, case_id, form_key) -> Task:
-    [task] = [t for t in open_tasks(engine, case_id) if t.form_key == form_key]
-    return task
 
 
-def timers_of(engine, task_id) -> list[Timer]:
-    with engine.db.read() as session:
-        return session.scalars(select(Timer).where(Timer.task_id == task_id).order_by(Timer.due_at, Timer.id)).all()
 
 
-def escalations(engine, case_id, state="open") -> list[Task]:
-    with engine.db.read() as session:
-        return session.scalars(select(Task).where(Task.case_id == case_id, Task.kind == "escalation",
-                                                  Task.state == state).order_by(Task.rung)).all()
 
 
-def notes(engine, username) -> list[Notification]:
-    with engine.db.read() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-        return session.scalars(select(Notification).where(Notification.user_id == user_id)
-                               .order_by(Notification.id)).all()
 
 
-def case_at_assessment(engine) -> tuple[int, Task]:
-    cid = open_case(engine)["id"]
-    complete_step(engine, cid, "register_referral", referral())
-    return cid, task_by_form(engine, cid, "needs_assessment")
 
 
 # --- due dates and their explanation -----------------------------------------------------------------------

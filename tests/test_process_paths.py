@@ -1,7 +1,6 @@
 """Every path of the default process, through the real services, with the stored state restored after each step."""
 from datetime import timedelta
 
-import pytest
 
 from engine.services import cases, tasks
 from tests.helpers import actor, case_row, open_case, open_tasks, roundtrip_state

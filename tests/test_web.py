@@ -2,16 +2,14 @@
 validation, drafts and lists, the case page, the dashboard's hand-over, and the six languages."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.db.models import AuditEvent, Case, Task, User
-from engine.i18n import LANGUAGES
 from engine.services.scheduler import tick
 from tests.api_client import LiveServer
-from tests.sample_answers import answers, referral
+from tests.sample_answers import answers
 from tests.web_client import WebClient
 from webui import create_app
 
@@ -200,7 +198,7 @@ def test_hand_over_moves_every_open_task_of_a_worker_in_one_step_each_move_audit
 
 def test_a_social_worker_has_no_dashboard_and_sees_no_escalations(site, engine, clock):
     worker = browser(site, "worker1")
-    case_id = open_referral(worker)
+    open_referral(worker)
     clock.advance(days=5)
     tick(engine)
     worker = browser(site, "worker1")

@@ -41,7 +41,7 @@ class CatalogueDomain(Domain):
     def _check(self, msgid):
         if self.app.config.get("YORDAM_STRICT_I18N"):
             language = current_language()
-            if language != "en" and i18n.translations(language).gettext(msgid) == msgid and msgid.strip():
+            if language != "en" and msgid.strip() and msgid not in i18n.translated_ids(language):
                 self.app.extensions["yordam_missing_translations"].add((language, msgid))
 
 

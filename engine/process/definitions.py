@@ -110,9 +110,11 @@ def content_hash(files: dict[str, str]) -> str:
 
 def compile_definition(files: dict[str, str], process_id: str = "case_management") -> CompiledDefinition:
     """Parse, validate, lint and compile a definition set. Raises ``DefinitionInvalid`` listing every problem."""
-    problems, trees, forms = _load(files)
+    problems, trees, forms, orphans = _load(files)
     if not problems:
         problems += lint(trees, forms)
+    if not problems:
+        problems += orphans
     spec_json = None
     if not problems:
         spec_json, parse_problems = _parse_with_spiff(trees, process_id)
@@ -152,13 +154,17 @@ def _load(files):
                                     "file"))
     if not any(n.endswith(".bpmn") for n in trees) and not problems:
         problems.append(Problem("(set)", "the set has no BPMN file", "file"))
+    text_problems = []
     for name in sorted(n for n in files if n.endswith(TEXTS_SUFFIX)):
         stem = name[: -len(TEXTS_SUFFIX)]
         if (stem + _FORM_SUFFIX in files and stem not in forms) or (stem + ".bpmn" in files and
                                                                    stem + ".bpmn" not in trees):
             continue  # its form or process is broken and already reported
-        problems += _check_texts(name, files[name], forms, trees)
-    return problems, trees, forms
+        text_problems += _check_texts(name, files[name], forms, trees)
+    problems += [p for p in text_problems if p.rule != "orphan"]
+    # A translation file whose form or process is missing is a consequence, not a cause: said only when the
+    # set has nothing more important to fix (see compile_definition).
+    return problems, trees, forms, [p for p in text_problems if p.rule == "orphan"]
 
 
 def _check_texts(name, text, forms, trees) -> list[Problem]:
@@ -175,12 +181,10 @@ def _check_texts(name, text, forms, trees) -> list[Problem]:
         try:
             process_texts(text, trees[stem + ".bpmn"])
         except ValueError as err:
-            return [Problem(name, str(err), "translation",
-                            hint="a renamed task keeps its translations only if the entry is renamed too; "
-                                 "rename or remove the stale entry")]
+            return [Problem(name, str(err), "translation", hint="translate task and lane names, per language")]
         return []
     return [Problem(name, f"translations for '{stem}', which is neither a form nor a BPMN file of the set",
-                    "translation", hint=f"name it after a form key or a BPMN file ({stem}.form.json, {stem}.bpmn)")]
+                    "orphan", hint=f"name it after a form key or a BPMN file ({stem}.form.json, {stem}.bpmn)")]
 
 
 def translatable_process_texts(root) -> set[str]:
@@ -191,23 +195,21 @@ def translatable_process_texts(root) -> set[str]:
 
 
 def process_texts(text: str, root) -> dict[str, dict[str, str]]:
-    """Parse and check ``<process>.i18n.json``: ``{language: {English name: translation}}``."""
+    """Parse and check ``<process>.i18n.json``: ``{language: {English name: translation}}``. Entries for names
+    the process no longer has are ignored rather than refused: renaming a task in the modeler must not block
+    publishing (the task shows its new English name until its translation is added)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
     if not isinstance(data, dict):
         raise ValueError("the file must be a JSON object of languages")
-    known = translatable_process_texts(root)
     for language, table in data.items():
         if language not in TEXT_LANGUAGES:
             raise ValueError(f"'{language}' is not a language to translate into; use: " + ", ".join(TEXT_LANGUAGES))
         if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                   for k, v in table.items()):
             raise ValueError(f"'{language}' must map each English name to its translation (text to text)")
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ValueError(f"'{language}' translates names the process does not have: " + ", ".join(unknown[:10]))
     return data
 
 

@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
-from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 
 from ..errors import Conflict, NotFound, ScriptFailed
 from .scripting import ScriptBudgetExceeded, YordamScriptEngine

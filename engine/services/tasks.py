@@ -283,7 +283,6 @@ def reassign_all(engine, actor: Actor, payload) -> dict:
     optionally the worker's open cases too, so that the cases' future tasks follow."""
     actor.require(*SUPERVISING, action="reassign tasks")
     data = inputs.load(inputs.ReassignAllIn(), payload)
-    from ..db.models import User
     from .escalations import user_by_ref
     now = engine.now()
     with engine.db.write() as session:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext as plural_  # extracted with -k plural_:1,2 (ngettext is the engine's, language first)
 
 from engine.errors import EngineError, InvalidInput
 from engine.services import dashboard as dashboard_service
@@ -44,7 +45,7 @@ def reassign_all():
         result = task_service.reassign_all(engine(), g.actor, {
             "from_user": _user(request.form.get("from_user")), "to_user": _user(request.form.get("to_user")),
             "reason": request.form.get("reason", ""), "include_cases": request.form.get("include_cases") == "1"})
-        flash(ngettext("%(num)d task was handed over to %(name)s.", "%(num)d tasks were handed over to %(name)s.",
+        flash(plural_("%(num)d task was handed over to %(name)s.", "%(num)d tasks were handed over to %(name)s.",
                        len(result["moved_tasks"]), name=result["to_user"]["full_name"]), "success")
     except InvalidInput as err:
         flash_error(err, _("Choose both workers and say why (at least 3 characters)."))

@@ -47,8 +47,9 @@ def known(message: str) -> str | None:
     language = current_language()
     if language == "en":
         return message
-    translated = i18n.translations(language).gettext(message)
-    return translated if translated != message else None
+    if message not in i18n.translated_ids(language):
+        return None
+    return i18n.translations(language).gettext(message)
 
 
 def flash_error(err, fallback: str | None = None) -> None:
