@@ -20,6 +20,7 @@ class Actor:
     district_id: int | None
     mahalla_ids: frozenset[int]
     language: str
+    origin: str | None = None  # where the request came from (an IP address), for the access log
 
     @classmethod
     def of(cls, user: User) -> "Actor":

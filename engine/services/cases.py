@@ -15,7 +15,7 @@ from .deadlines import (Calendars, calendar_for, cancel_task_timers, clock_stopp
                         move_deadline)
 from .narrative import narrate
 from .notifications import holders_of, notify
-from .views import case_summary, task_view, timeline_entry
+from .views import case_summary, task_view, timeline_entry, user_ref
 
 OPENERS = ("social_worker", "supervisor", "center_head")
 
@@ -146,8 +146,21 @@ def get_case(engine, actor: Actor, case_id: int) -> dict:
         case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor)))
         if case is None:
             raise NotFound(f"There is no case {case_id} that you may see.")
-        record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id)
-        return _detail(engine, session, case, actor.language)
+        record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id, origin=actor.origin)
+        detail = _detail(engine, session, case, actor.language)
+        detail["viewers"] = _viewers(session, case.id)
+        return detail
+
+
+def _viewers(session, case_id, limit=20) -> list[dict]:
+    """Who has read this case, most recent first (the access log, shown on the case page)."""
+    rows = session.execute(select(AuditEvent.actor_id, func.max(AuditEvent.at), func.count())
+                           .where(AuditEvent.case_id == case_id, AuditEvent.action == "case.viewed")
+                           .group_by(AuditEvent.actor_id).order_by(func.max(AuditEvent.at).desc())
+                           .limit(limit)).all()
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in rows])))}
+    return [{"user": user_ref(people.get(actor_id)), "last_viewed_at": at.isoformat(), "views": count}
+            for actor_id, at, count in rows]
 
 
 def _detail(engine, session, case, language="en") -> dict:

@@ -118,7 +118,8 @@ def get_task(engine, actor: Actor, task_id: str) -> dict:
             form = engine.forms_of(case.definition_version)[task.form_key]
             view["form"] = form.raw
             view["values"] = task.draft if task.draft is not None else _current_values(engine, case, task, form)
-        record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id, task_id=task.id)
+        record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id, task_id=task.id,
+               origin=actor.origin)
         return view
 
 

@@ -57,7 +57,7 @@ def _authenticate():
     if not header.startswith("Bearer "):
         raise NotAuthenticated("Log in first: send Authorization: Bearer <token> from POST /api/v1/auth/login.")
     g.token = header[len("Bearer "):].strip()
-    g.actor = users.authenticate(engine(), g.token)
+    g.actor = dataclasses.replace(users.authenticate(engine(), g.token), origin=request.remote_addr)
     language = request.args.get("lang")
     if language:  # texts (deadline explanations, notifications) in another UI language for this request
         if language not in LANGUAGES:

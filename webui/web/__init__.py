@@ -6,6 +6,7 @@ the session token. Pages work without JavaScript.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -42,7 +43,7 @@ def _load_actor():
     token = session_token()
     if token:
         try:
-            g.actor = users.authenticate(engine(), token)
+            g.actor = dataclasses.replace(users.authenticate(engine(), token), origin=request.remote_addr)
             g.session_token = token
         except NotAuthenticated:
             g.actor = None
