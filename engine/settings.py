@@ -32,6 +32,7 @@ class Settings:
     #: Largest request body accepted, in bytes.
     max_request_bytes: int = 2 * 1024 * 1024
     secret_key: str = field(default_factory=lambda: os.urandom(32).hex())
+    secret_key_given: bool = False  # a random key is fine on a laptop, never in production (sessions would die)
     #: E-mail copies of notifications go to an outbox table, sent by ``yordam outbox send``. Off by default.
     email_outbox: bool = False
     smtp_url: str | None = None  # smtp://user:password@host:port?from=address ; unset: the outbox is only kept
@@ -48,6 +49,7 @@ class Settings:
         s.mode = os.environ.get("YORDAM_MODE", s.mode)
         s.allow_time_travel = _flag("YORDAM_ALLOW_TIME_TRAVEL") and s.mode != "production"
         s.secret_key = os.environ.get("YORDAM_SECRET_KEY", s.secret_key)
+        s.secret_key_given = "YORDAM_SECRET_KEY" in os.environ
         s.email_outbox = _flag("YORDAM_EMAIL_OUTBOX")
         s.smtp_url = os.environ.get("YORDAM_SMTP_URL") or None
         s.embedded_scheduler = os.environ.get("YORDAM_EMBEDDED_SCHEDULER", "1").strip() != "0"
@@ -63,6 +65,17 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
+
+    def production_problems(self) -> list[str]:
+        """What makes this configuration unfit for production (empty when fine or not in production)."""
+        if not self.is_production:
+            return []
+        problems = []
+        if not self.secret_key_given or len(self.secret_key) < 32:
+            problems.append("set YORDAM_SECRET_KEY to a random value of at least 32 characters")
+        if self.allow_time_travel or self.start_time is not None:
+            problems.append("time travel is on (YORDAM_ALLOW_TIME_TRAVEL / YORDAM_NOW)")
+        return problems
 
 
 def parse_instant(text: str) -> datetime:

@@ -8,8 +8,11 @@ from engine.core import Engine
 
 def create_app(engine: Engine | None = None) -> Flask:
     engine = engine or Engine()
+    refuse_unsafe_production(engine)
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=engine.settings.secret_key, MAX_CONTENT_LENGTH=engine.settings.max_request_bytes)
+    app.config.update(SECRET_KEY=engine.settings.secret_key, MAX_CONTENT_LENGTH=engine.settings.max_request_bytes,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=engine.settings.is_production, DEBUG=False)
     app.json.sort_keys = False
     app.extensions["yordam"] = engine
 
@@ -30,10 +33,32 @@ def create_app(engine: Engine | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'")
+        from flask import request
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                                                      "base-uri 'none'; object-src 'none'")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if not request.path.startswith("/static/"):
+            headers.setdefault("Cache-Control", "no-store")  # pages and answers carry personal data
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     return app
+
+
+def refuse_unsafe_production(engine: Engine) -> None:
+    """Production mode does not start with a throw-away secret key, time travel, or the demo accounts open."""
+    from engine.errors import EngineError
+    from engine.services.users import demo_accounts_active
+    problems = engine.settings.production_problems()
+    if engine.settings.is_production:
+        demo = demo_accounts_active(engine)
+        if demo:
+            problems.append("demo accounts are active with the demo password: " + ", ".join(demo))
+    if problems:
+        raise EngineError("Refusing to start in production mode: " + "; ".join(problems) + ".")

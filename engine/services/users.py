@@ -129,3 +129,18 @@ def set_language(engine, actor: Actor, language: str) -> Actor:
         previous, user.language = user.language, language
         record(session, engine.now(), "user.language_changed", actor_id=actor.id, before=previous, after=language)
         return Actor.of(user)
+
+
+def demo_accounts_active(engine) -> list[str]:
+    """Usernames of the demo accounts that are active and still open with the demo password."""
+    from .demo import PASSWORD, USERS
+    found = []
+    with engine.db.read() as session:
+        for user in session.scalars(select(User).where(User.username.in_([u[0] for u in USERS]),
+                                                       User.is_active.is_(True))):
+            try:
+                _hasher.verify(user.password_hash, PASSWORD)
+                found.append(user.username)
+            except (VerificationError, InvalidHashError):
+                pass
+    return found

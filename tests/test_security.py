@@ -1,0 +1,66 @@
+"""The hardened surface: headers and cookie flags on every response, production mode refusing unsafe
+configurations."""
+from __future__ import annotations
+
+import pytest
+
+from engine.core import Engine
+from engine.errors import EngineError
+from engine.settings import Settings
+from tests.conftest import START
+from tests.web_client import WebClient
+from webui import create_app
+
+ROUTES = ["/login", "/tasks", "/cases", "/cases/new", "/dashboard", "/notifications", "/profile", "/nowhere",
+          "/api/v1/openapi.json", "/api/v1/me", "/static/yordam.css"]
+
+
+def test_every_response_carries_the_security_headers_and_safe_cookies(server):
+    client = WebClient(server.url)
+    login = client.post("/login", {"username": "supervisor1", "password": "demo1234", "language": "en"})
+    assert login.status == 200
+    cookies = {c.name: c for c in client.jar}
+    session = cookies["yordam_session"]
+    assert session.has_nonstandard_attr("HttpOnly") and session.get_nonstandard_attr("SameSite") == "Lax"
+    import urllib.request
+    opener = client.opener
+    for path in ROUTES:
+        try:
+            response = opener.open(server.url + path, timeout=10)
+        except urllib.error.HTTPError as err:
+            response = err
+        headers = response.headers
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["Referrer-Policy"] == "same-origin", path
+        if not path.startswith("/static/"):
+            assert headers["Cache-Control"] == "no-store", path
+        body = response.read().decode(errors="replace")
+        assert "http://" not in body.replace(server.url, "") and "https://" not in body, path  # nothing external
+        response.close()
+
+
+def production(tmp_path, **overrides) -> Settings:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite'}", mode="production")
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    return settings
+
+
+def test_production_refuses_a_throw_away_secret_key(tmp_path):
+    from engine.db.migrate import upgrade
+    upgrade(f"sqlite:///{tmp_path / 'p.sqlite'}")
+    with pytest.raises(EngineError, match="YORDAM_SECRET_KEY"):
+        create_app(Engine(production(tmp_path)))
+    app = create_app(Engine(production(tmp_path, secret_key="k" * 40, secret_key_given=True)))
+    assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["DEBUG"] is False
+
+
+def test_production_refuses_open_demo_accounts(engine, tmp_path):
+    engine.settings.mode = "production"
+    engine.settings.secret_key, engine.settings.secret_key_given = "s" * 48, True
+    with pytest.raises(EngineError, match="demo accounts are active"):
+        create_app(engine)
+    engine.settings.mode = "development"
+    assert create_app(engine) is not None
