@@ -25,6 +25,12 @@ class NotAuthenticated(EngineError):
     code = "unauthenticated"
 
 
+class TooManyAttempts(NotAuthenticated):
+    """Sign-in refused for a while after repeated failures, whatever the password."""
+
+    code = "too_many_attempts"
+
+
 class InvalidInput(EngineError):
     """Request data that does not fit: per-field messages in ``fields``."""
 

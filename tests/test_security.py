@@ -64,3 +64,39 @@ def test_production_refuses_open_demo_accounts(engine, tmp_path):
         create_app(engine)
     engine.settings.mode = "development"
     assert create_app(engine) is not None
+
+
+def test_sign_in_throttling_holds_without_telling_which_names_exist(engine, anon):
+    def attempt(username, password):
+        return anon.post("/auth/login", {"username": username, "password": password})
+
+    for _ in range(5):
+        assert attempt("worker1", "wrong")[0] == 401
+        assert attempt("no_such_user", "wrong")[0] == 401
+    status, body = attempt("worker1", "demo1234")  # the right password, too late: locked for a while
+    assert status == 429 and body["error"] == "too_many_attempts" and "Too many" in body["message"]
+    status, ghost = attempt("no_such_user", "demo1234")
+    assert ghost["message"] == body["message"]  # an unknown name is locked the same way: no enumeration
+    assert attempt("worker2", "demo1234")[0] == 200  # other names are not affected
+    engine.clock.advance(minutes=16)
+    assert attempt("worker1", "demo1234")[0] == 200
+
+
+def test_one_address_trying_name_after_name_is_locked_out(engine, anon):
+    for n in range(30):
+        assert anon.post("/auth/login", {"username": f"guess{n}", "password": "x"})[0] == 401
+    assert anon.post("/auth/login", {"username": "worker2", "password": "demo1234"})[0] == 429
+    engine.clock.advance(minutes=16)
+    assert anon.post("/auth/login", {"username": "worker2", "password": "demo1234"})[0] == 200
+
+
+def test_passwords_of_new_users_follow_the_policy(engine):
+    from engine.errors import InvalidInput
+    from engine.services import users
+    with pytest.raises(InvalidInput) as err:
+        users.create_user(engine, username="newworker", full_name="New Worker", password="short", role="specialist")
+    assert "password" in err.value.fields
+    with pytest.raises(InvalidInput):
+        users.create_user(engine, username="newworker", full_name="New Worker", password="newworker", role="specialist")
+    assert users.create_user(engine, username="newworker", full_name="New Worker", password="a long passphrase",
+                             role="specialist").id

@@ -7,11 +7,11 @@ from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, DefinitionInvalid, EngineError, InvalidInput, NotAllowed, NotAuthenticated,
-                           NotFound, ScriptFailed)
+                           NotFound, ScriptFailed, TooManyAttempts)
 
 log = logging.getLogger(__name__)
 
-STATUS = {NotFound: 404, NotAllowed: 403, NotAuthenticated: 401, InvalidInput: 422, Conflict: 409,
+STATUS = {TooManyAttempts: 429, NotFound: 404, NotAllowed: 403, NotAuthenticated: 401, InvalidInput: 422, Conflict: 409,
           DefinitionInvalid: 422, ScriptFailed: 422}
 
 

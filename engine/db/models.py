@@ -351,3 +351,16 @@ class CalendarDay(Base):
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, for throttling (per username and per address); never which usernames exist."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),
+                      Index("ix_login_attempts_origin_at", "origin", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]

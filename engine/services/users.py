@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
-from ..db.models import ApiToken, OrgUnit, Task, User
-from ..errors import InvalidInput, NotAuthenticated
+from ..db.models import ApiToken, LoginAttempt, OrgUnit, Task, User
+from ..errors import InvalidInput, NotAuthenticated, TooManyAttempts
 from .actors import Actor
 from .audit import record
 
@@ -35,8 +35,8 @@ def create_user(engine, *, username, full_name, password, role, district_id=None
         problems["language"] = [f"Must be one of: {', '.join(LANGUAGES)}."]
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
         problems["username"] = ["Use 1–64 letters, digits, dots or underscores."]
-    if len(password or "") < 8:
-        problems["password"] = ["Use at least 8 characters."]
+    if len(password or "") < 10 or (password or "").lower() == (username or "").lower():
+        problems["password"] = ["Use at least 10 characters, not the username."]
     if problems:
         raise InvalidInput("The user is not valid.", fields=problems)
     with engine.db.write() as session:
@@ -79,22 +79,52 @@ def deactivate_user(engine, user_id: int, *, actor_id=None) -> int:
         return len(tasks)
 
 
-def login(engine, username: str, password: str) -> tuple[str, Actor]:
+#: Sign-in throttling: this many failures in the window lock a username (whether it exists or not, so the answer
+#: never tells which names exist), and many more lock an address that tries name after name.
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_ORIGIN = 30
+THROTTLE_WINDOW = timedelta(minutes=15)
+
+
+def login(engine, username: str, password: str, origin: str | None = None) -> tuple[str, Actor]:
     """Check the password; return a new bearer token and the actor. Raises ``NotAuthenticated``."""
-    with engine.db.write() as session:
-        user = session.scalar(select(User).where(User.username == (username or "")))
+    username = (username or "")[:64]
+    with engine.db.read() as session:
+        if _throttled(session, engine.now(), username, origin):
+            raise TooManyAttempts("Too many failed sign-ins; wait 15 minutes and try again.")
+        user = session.scalar(select(User).where(User.username == username))
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
         except (VerificationError, InvalidHashError):
             user = None
-        if user is None or not user.is_active:
-            raise NotAuthenticated("Wrong username or password.")
+    if user is None or not user.is_active:
+        _remember_failure(engine, username, origin)
+        raise NotAuthenticated("Wrong username or password.")
+    with engine.db.write() as session:
+        user = session.get(User, user.id)
+        session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         token = secrets.token_urlsafe(32)
         now = engine.now()
         session.add(ApiToken(token_hash=_digest(token), user_id=user.id, created_at=now,
                              expires_at=now + timedelta(hours=engine.settings.token_ttl_hours)))
         record(session, now, "user.logged_in", actor_id=user.id)
         return token, Actor.of(user)
+
+
+def _throttled(session, now, username, origin) -> bool:
+    since = now - THROTTLE_WINDOW
+    by_name = session.scalar(select(func.count()).select_from(LoginAttempt)
+                             .where(LoginAttempt.username == username, LoginAttempt.at > since))
+    by_origin = session.scalar(select(func.count()).select_from(LoginAttempt)
+                               .where(LoginAttempt.origin == origin, LoginAttempt.at > since)) if origin else 0
+    return by_name >= MAX_FAILURES_PER_USERNAME or by_origin >= MAX_FAILURES_PER_ORIGIN
+
+
+def _remember_failure(engine, username, origin) -> None:
+    """Recorded in its own transaction: the sign-in's own transaction is rolled back by the refusal."""
+    with engine.db.write() as session:
+        session.add(LoginAttempt(username=username, origin=origin, at=engine.now()))
+        record(session, engine.now(), "user.login_failed", username=username, origin=origin)
 
 
 def authenticate(engine, token: str) -> Actor:

@@ -78,7 +78,8 @@ def arg_date(name):
 @bp.post("/auth/login")
 def login():
     data = body()
-    token, actor = users.login(engine(), str(data.get("username", "")), str(data.get("password", "")))
+    token, actor = users.login(engine(), str(data.get("username", "")), str(data.get("password", "")),
+                               origin=request.remote_addr)
     return {"token": token, "user": _me(actor)}
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 from flask import g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import InvalidInput, NotAuthenticated
+from engine.errors import InvalidInput, NotAuthenticated, TooManyAttempts
 from engine.i18n import LANGUAGES
 from engine.services import users
 
@@ -27,7 +27,10 @@ def login():
     if request.method == "POST":
         language = request.form.get("language")
         try:
-            token, actor = users.login(engine(), request.form.get("username", ""), request.form.get("password", ""))
+            token, actor = users.login(engine(), request.form.get("username", ""), request.form.get("password", ""),
+                                       origin=request.remote_addr)
+        except TooManyAttempts:
+            error = _("Too many failed sign-ins; wait 15 minutes and try again.")
         except NotAuthenticated:
             error = _("Wrong username or password.")
         else:
