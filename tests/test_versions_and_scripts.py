@@ -230,7 +230,7 @@ def test_endless_loop_hits_the_budget_and_leaves_the_case_unchanged(engine, cloc
         complete_step(engine, case_id, "needs_assessment", assessment())
     err = caught.value
     assert err.message == (f"{COUNT_TASK}, line 1: while True: x = 1: the script ran too "
-                           "long (more than 200000 steps or 2 s)")
+                           "long (more than 200000 steps or 1.5 s)")
     assert "ran too long" in err.message
     assert err.details == {"task": "count_risk_inputs", "line": 1, "cause": "ScriptBudgetExceeded"}
     assert snapshot(engine, case_id) == before
