@@ -29,6 +29,8 @@ class Settings:
     start_time: datetime | None = None
     #: Bearer tokens of the JSON API live this long.
     token_ttl_hours: int = 12
+    #: A browser session unused this long ends (the absolute limit is ``token_ttl_hours``).
+    session_idle_minutes: int = 30
     #: Largest request body accepted, in bytes.
     max_request_bytes: int = 2 * 1024 * 1024
     secret_key: str = field(default_factory=lambda: os.urandom(32).hex())
@@ -53,6 +55,7 @@ class Settings:
         s.email_outbox = _flag("YORDAM_EMAIL_OUTBOX")
         s.smtp_url = os.environ.get("YORDAM_SMTP_URL") or None
         s.embedded_scheduler = os.environ.get("YORDAM_EMBEDDED_SCHEDULER", "1").strip() != "0"
+        s.session_idle_minutes = int(os.environ.get("YORDAM_SESSION_IDLE_MINUTES", s.session_idle_minutes))
         s.tick_seconds = float(os.environ.get("YORDAM_TICK_SECONDS", s.tick_seconds))
         now = os.environ.get("YORDAM_NOW")
         if now:

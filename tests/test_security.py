@@ -100,3 +100,61 @@ def test_passwords_of_new_users_follow_the_policy(engine):
         users.create_user(engine, username="newworker", full_name="New Worker", password="newworker", role="specialist")
     assert users.create_user(engine, username="newworker", full_name="New Worker", password="a long passphrase",
                              role="specialist").id
+
+
+# --- sessions: idle and absolute timeouts, one's own list -----------------------------------------------------
+
+def test_a_browser_session_ends_after_idle_minutes_and_at_its_absolute_limit(engine, server):
+    client = WebClient(server.url)
+    client.login("worker1", language="en")
+    for _ in range(4):  # used every 20 minutes: stays signed in
+        engine.clock.advance(minutes=20)
+        assert "/login" not in client.get("/tasks").url
+    engine.clock.advance(minutes=31)
+    assert "/login" in client.get("/tasks").url  # idle too long
+
+    client = WebClient(server.url)
+    client.login("worker1", language="en")
+    for _ in range(engine.settings.token_ttl_hours * 3):
+        engine.clock.advance(minutes=20)
+        page = client.get("/tasks")
+    assert "/login" in page.url  # never idle, yet ended at the absolute limit
+
+
+def test_bearer_tokens_do_not_idle_out(engine, anon):
+    worker = anon.login("worker1")
+    engine.clock.advance(hours=3)
+    assert worker.get("/me")[0] == 200
+
+
+def test_a_user_lists_their_sessions_and_ends_one_elsewhere(engine, server):
+    laptop, tablet, other = WebClient(server.url), WebClient(server.url), WebClient(server.url)
+    laptop.login("worker1", language="en")
+    tablet.login("worker1", language="en")
+    other.login("worker2", language="en")
+    profile = laptop.get("/profile")
+    rows = profile.css("#sessions ~ table tbody tr")
+    assert len(rows) == 2 and sum("this one" in r.text_content() for r in rows) == 1
+    assert "127.0.0.1" in profile.text
+    end_forms = profile.css("#sessions ~ table form")
+    assert len(end_forms) == 1  # the current session is ended with "Sign out", not from this list
+    action, csrf = end_forms[0].get("action"), profile.csrf()
+
+    # another user cannot end it, even knowing its id
+    assert other.post(action, {"csrf_token": other.get("/profile").csrf()}).status == 404
+    assert "/login" not in tablet.get("/tasks").url
+
+    assert laptop.post(action, {"csrf_token": csrf}).status == 200
+    assert "/login" in tablet.get("/tasks").url
+    assert "/login" not in laptop.get("/tasks").url
+    assert len(laptop.get("/profile").css("#sessions ~ table tbody tr")) == 1
+
+
+def test_signing_out_everywhere_else_keeps_this_session(engine, server):
+    clients = [WebClient(server.url) for _ in range(3)]
+    for client in clients:
+        client.login("supervisor1", language="en")
+    page = clients[0].get("/profile")
+    assert clients[0].post("/profile/sessions/end-others", {"csrf_token": page.csrf()}).status == 200
+    assert "/login" not in clients[0].get("/tasks").url
+    assert all("/login" in c.get("/tasks").url for c in clients[1:])

@@ -82,6 +82,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    #: "web" (a browser session, ends after ``session_idle_minutes`` without use) or "api" (a bearer token).
+    kind: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
+    last_seen_at: Mapped[datetime | None]
+    origin: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
 class Person(Base):

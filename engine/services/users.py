@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..db.models import ApiToken, LoginAttempt, OrgUnit, Task, User
-from ..errors import InvalidInput, NotAuthenticated, TooManyAttempts
+from ..errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from .actors import Actor
 from .audit import record
 
@@ -86,8 +86,10 @@ MAX_FAILURES_PER_ORIGIN = 30
 THROTTLE_WINDOW = timedelta(minutes=15)
 
 
-def login(engine, username: str, password: str, origin: str | None = None) -> tuple[str, Actor]:
-    """Check the password; return a new bearer token and the actor. Raises ``NotAuthenticated``."""
+def login(engine, username: str, password: str, origin: str | None = None, *, kind: str = "api",
+          user_agent: str | None = None) -> tuple[str, Actor]:
+    """Check the password; return a new session token ("web") or bearer token ("api") and the actor.
+    Raises ``NotAuthenticated``, or ``TooManyAttempts`` after repeated failures."""
     username = (username or "")[:64]
     with engine.db.read() as session:
         if _throttled(session, engine.now(), username, origin):
@@ -105,8 +107,10 @@ def login(engine, username: str, password: str, origin: str | None = None) -> tu
         session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         token = secrets.token_urlsafe(32)
         now = engine.now()
-        session.add(ApiToken(token_hash=_digest(token), user_id=user.id, created_at=now,
-                             expires_at=now + timedelta(hours=engine.settings.token_ttl_hours)))
+        session.add(ApiToken(token_hash=_digest(token), user_id=user.id, created_at=now, last_seen_at=now,
+                             expires_at=now + timedelta(hours=engine.settings.token_ttl_hours),
+                             kind=kind, origin=(origin or None) and origin[:64],
+                             user_agent=(user_agent or None) and user_agent[:200]))
         record(session, now, "user.logged_in", actor_id=user.id)
         return token, Actor.of(user)
 
@@ -128,14 +132,79 @@ def _remember_failure(engine, username, origin) -> None:
 
 
 def authenticate(engine, token: str) -> Actor:
+    """The actor behind a session or bearer token that is neither revoked, expired nor (for a browser) idle."""
+    now = engine.now()
     with engine.db.read() as session:
         row = session.get(ApiToken, _digest(token or ""))
-        if row is None or row.revoked_at is not None or row.expires_at <= engine.now():
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise NotAuthenticated("The token is unknown or expired; log in again.")
+        if _idle_ended(engine, row, now):
+            raise NotAuthenticated("The session ended after a while without use; sign in again.")
         user = session.scalar(select(User).where(User.id == row.user_id).options(selectinload(User.mahallas)))
         if not user.is_active:
             raise NotAuthenticated("The account is deactivated.")
-        return Actor.of(user)
+        seen = row.last_seen_at
+    if seen is None or now - seen >= _SEEN_GRANULARITY:
+        _touch(engine, row.token_hash, now)
+    return Actor.of(user)
+
+
+#: "Last seen" is written at most this often per session, so reading pages does not mean writing rows.
+_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+def _idle_ended(engine, row: ApiToken, now) -> bool:
+    if row.kind != "web":
+        return False  # bearer tokens of integrations live to their absolute expiry, unless revoked
+    return (row.last_seen_at or row.created_at) + timedelta(minutes=engine.settings.session_idle_minutes) <= now
+
+
+def _touch(engine, token_hash: str, now) -> None:
+    with engine.db.write() as session:
+        session.execute(update(ApiToken).where(ApiToken.token_hash == token_hash).values(last_seen_at=now))
+
+
+def public_session_id(token_hash: str) -> str:
+    """A session's name in lists and URLs: a prefix of the token's digest, which reveals nothing of the token."""
+    return token_hash[:16]
+
+
+def list_sessions(engine, actor: Actor, current_token: str | None = None) -> list[dict]:
+    """The actor's own sessions that still work, newest first, the current one marked."""
+    now = engine.now()
+    current = _digest(current_token) if current_token else None
+    with engine.db.read() as session:
+        rows = session.scalars(select(ApiToken).where(
+            ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+            .order_by(ApiToken.created_at.desc())).all()
+        return [{"id": public_session_id(r.token_hash), "kind": r.kind, "created_at": r.created_at,
+                 "last_seen_at": r.last_seen_at or r.created_at, "expires_at": r.expires_at, "origin": r.origin,
+                 "user_agent": r.user_agent, "current": r.token_hash == current}
+                for r in rows if not _idle_ended(engine, r, now)]
+
+
+def end_session(engine, actor: Actor, session_id: str) -> None:
+    """Revoke one of the actor's own sessions by its public id. Another user's session is simply not found."""
+    if not session_id or len(session_id) != 16 or not all(c in "0123456789abcdef" for c in session_id):
+        raise NotFound("There is no such session of yours.")
+    with engine.db.write() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash.startswith(session_id),
+                                                    ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None)))
+        if row is None:
+            raise NotFound("There is no such session of yours.")
+        row.revoked_at = engine.now()
+        record(session, engine.now(), "user.session_ended", actor_id=actor.id, session_id=session_id)
+
+
+def end_other_sessions(engine, actor: Actor, current_token: str) -> int:
+    """Revoke every session of the actor but the current one; return how many ended."""
+    keep = _digest(current_token or "")
+    with engine.db.write() as session:
+        ended = session.execute(update(ApiToken).where(
+            ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None), ApiToken.token_hash != keep)
+            .values(revoked_at=engine.now())).rowcount
+        record(session, engine.now(), "user.sessions_ended", actor_id=actor.id, count=ended)
+        return ended
 
 
 def logout(engine, token: str) -> None:

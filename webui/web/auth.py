@@ -28,7 +28,8 @@ def login():
         language = request.form.get("language")
         try:
             token, actor = users.login(engine(), request.form.get("username", ""), request.form.get("password", ""),
-                                       origin=request.remote_addr)
+                                       origin=request.remote_addr, kind="web",
+                                       user_agent=request.headers.get("User-Agent"))
         except TooManyAttempts:
             error = _("Too many failed sign-ins; wait 15 minutes and try again.")
         except NotAuthenticated:
@@ -67,7 +68,27 @@ def profile():
             saved = True
         except InvalidInput:
             error = _("Choose one of the languages in the list.")
-    response = make_response(render_template("profile.html", saved=saved, error=error))
+    response = make_response(_profile_page(saved=saved, error=error))
     if saved:
         response.set_cookie(LANGUAGE_COOKIE, g.actor.language, samesite="Lax", max_age=365 * 86400)
     return response
+
+
+def _profile_page(**context):
+    sessions = users.list_sessions(engine(), g.actor, g.session_token)
+    return render_template("profile.html", sessions=sessions, idle_minutes=engine().settings.session_idle_minutes,
+                           **context)
+
+
+@bp.post("/profile/sessions/<session_id>/end")
+@login_required
+def end_session(session_id):
+    users.end_session(engine(), g.actor, session_id)
+    return redirect(url_for("web.profile", ended=1))
+
+
+@bp.post("/profile/sessions/end-others")
+@login_required
+def end_other_sessions():
+    users.end_other_sessions(engine(), g.actor, g.session_token)
+    return redirect(url_for("web.profile", ended=1))
