@@ -358,6 +358,23 @@ class CalendarDay(Base):
     created_at: Mapped[datetime]
 
 
+class BreakGlass(Base):
+    """An administrator's time-limited, reasoned access to one case's contents; shown to the district's supervisors."""
+
+    __tablename__ = "break_glass"
+    __table_args__ = (Index("ix_break_glass_user_expires", "user_id", "expires_at"),
+                      Index("ix_break_glass_district_opened", "district_id", "opened_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
 class LoginAttempt(Base):
     """Failed sign-ins, for throttling (per username and per address); never which usernames exist."""
 

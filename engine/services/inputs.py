@@ -166,3 +166,9 @@ class ReassignAllIn(_Strict):
             value = data.get(name)
             if value is None or isinstance(value, bool) or not isinstance(value, (int, str)):
                 raise ValidationError("Give a user id or username.", name)
+
+
+class BreakGlassIn(_Strict):
+    case_id = _id(required=True)
+    reason = fields.String(required=True, validate=[validate.Length(min=15, max=500), _no_nul])
+    minutes = fields.Integer(strict=True, load_default=60, validate=validate.Range(min=5, max=240))

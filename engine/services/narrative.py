@@ -43,7 +43,7 @@ from .deadlines import calendar_for
 from .notifications import ROLE_NAMES
 from .views import iso, user_ref
 
-SKIPPED = frozenset({"case.viewed", "task.draft_saved", "task.claimed", "task.reminded", "escalation.resolved",
+SKIPPED = frozenset({"case.viewed", "case.break_glass_closed", "task.draft_saved", "task.claimed", "task.reminded", "escalation.resolved",
                      "timer.fired"})
 
 #: What a decision form decides on, for the shipped forms ("approved the service plan"); another form's
@@ -335,6 +335,13 @@ def _case_held(story, event):
               waiting=tr(lang, WAITING_FOR[waiting]) if waiting in WAITING_FOR else (waiting or "—"))
 
 
+def _break_glass_opened(story, event):
+    details = event.details or {}
+    return tr(story.language, "%(who)s (administrator) opened break-glass access to this case on %(day)s for "
+                              "%(minutes)s minutes: %(reason)s.", who=story.who(event.actor), day=story.day(event.at),
+              minutes=details.get("minutes", "—"), reason=story.reason(details.get("reason")))
+
+
 def _case_resumed(story, event):
     lang, details = story.language, event.details or {}
     who, when = story.who(event.actor), story.day(event.at)
@@ -371,6 +378,7 @@ TELLERS = {
     "escalation.decided": _escalation_decided,
     "task.deadline_extended": _deadline_extended,
     "case.held": _case_held,
+    "case.break_glass_opened": _break_glass_opened,
     "case.resumed": _case_resumed,
     "case.closed": _case_closed,
 }

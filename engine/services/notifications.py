@@ -22,6 +22,7 @@ MESSAGES = {
     "deadline.extended": N_("The deadline of “%(task)s” for %(subject)s was moved to %(due)s."),
     "case.held": N_("%(who)s put the case of %(subject)s on hold: %(reason)s"),
     "tasks.handed_over": N_("%(source)s's open tasks were handed over to you (%(count)s)."),
+    "case.break_glass": N_("%(who)s opened break-glass access to case No. %(case)s: %(reason)s"),
 }
 ROLE_NAMES = {
     "social_worker": N_("social worker"), "supervisor": N_("supervisor"), "center_head": N_("centre head"),

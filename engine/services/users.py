@@ -1,6 +1,7 @@
 """Users, passwords (argon2) and API tokens."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from datetime import timedelta
@@ -14,6 +15,7 @@ from ..db.models import ApiToken, LoginAttempt, OrgUnit, Task, User
 from ..errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from .actors import Actor
 from .audit import record
+from .views import iso
 
 ROLES = ("social_worker", "supervisor", "center_head", "specialist", "methodologist", "admin")
 LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky", "en")
@@ -144,9 +146,13 @@ def authenticate(engine, token: str) -> Actor:
         if not user.is_active:
             raise NotAuthenticated("The account is deactivated.")
         seen = row.last_seen_at
+        actor = Actor.of(user)
+        if user.role == "admin":
+            from .breakglass import granted_case_ids
+            actor = dataclasses.replace(actor, granted_case_ids=granted_case_ids(session, user.id, now))
     if seen is None or now - seen >= _SEEN_GRANULARITY:
         _touch(engine, row.token_hash, now)
-    return Actor.of(user)
+    return actor
 
 
 #: "Last seen" is written at most this often per session, so reading pages does not mean writing rows.
@@ -177,8 +183,9 @@ def list_sessions(engine, actor: Actor, current_token: str | None = None) -> lis
         rows = session.scalars(select(ApiToken).where(
             ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
             .order_by(ApiToken.created_at.desc())).all()
-        return [{"id": public_session_id(r.token_hash), "kind": r.kind, "created_at": r.created_at,
-                 "last_seen_at": r.last_seen_at or r.created_at, "expires_at": r.expires_at, "origin": r.origin,
+        return [{"id": public_session_id(r.token_hash), "kind": r.kind, "created_at": iso(r.created_at),
+                 "last_seen_at": iso(r.last_seen_at or r.created_at), "expires_at": iso(r.expires_at),
+                 "origin": r.origin,
                  "user_agent": r.user_agent, "current": r.token_hash == current}
                 for r in rows if not _idle_ended(engine, r, now)]
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
 from engine.i18n import LANGUAGES
-from engine.services import calendars, cases, definitions, notifications, tasks, users
+from engine.services import breakglass, calendars, cases, definitions, notifications, tasks, users
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.login", "api.openapi"}
@@ -171,6 +171,22 @@ def hold_case(case_id):
 @bp.post("/cases/<int:case_id>/resume")
 def resume_case(case_id):
     return cases.resume_case(engine(), g.actor, case_id)
+
+
+@bp.get("/break-glass")
+def list_break_glass():
+    return {"items": breakglass.list_access(engine(), g.actor)}
+
+
+@bp.post("/break-glass")
+def open_break_glass():
+    return breakglass.open_access(engine(), g.actor, body()), 201
+
+
+@bp.post("/break-glass/<int:grant_id>/close")
+def close_break_glass(grant_id):
+    breakglass.close_access(engine(), g.actor, grant_id)
+    return "", 204
 
 
 @bp.get("/notifications")

@@ -40,6 +40,11 @@ ROUTES = [
      inputs.CalendarDayIn, None, True),
     ("/calendars/{code}/days/{override_id}", "delete", "Remove an override (admin)", None, None, True),
     ("/definitions", "get", "Published process definition versions", None, None, True),
+    ("/break-glass", "get", "Break-glass access: an administrator's own, or a supervisor's district's", None, None,
+     True),
+    ("/break-glass", "post", "Open time-limited access to one case with a reason (administrators)",
+     inputs.BreakGlassIn, None, True),
+    ("/break-glass/{grant_id}/close", "post", "End one's own break-glass access early", None, None, True),
 ]
 
 

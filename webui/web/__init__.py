@@ -71,4 +71,4 @@ def _globals():
     return {"actor": g.get("actor"), "csrf_token": csrf_token, "SUPERVISING": SUPERVISING}
 
 
-from . import auth, cases, dashboard, tasks  # noqa: E402,F401  (routes register themselves on bp)
+from . import auth, breakglass, cases, dashboard, tasks  # noqa: E402,F401  (routes register themselves on bp)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext as plural_  # extracted with -k plural_:1,2 (ngettext is the engine's, language first)
 
 from engine.errors import EngineError, InvalidInput
+from engine.services import breakglass
 from engine.services import dashboard as dashboard_service
 from engine.services import notifications as notification_service
 from engine.services import tasks as task_service
@@ -20,7 +21,7 @@ def dashboard():
     if g.actor.role not in SUPERVISING:
         return redirect(url_for("web.inbox"))
     data = dashboard_service.dashboard(engine(), g.actor)
-    return render_template("dashboard.html", data=data)
+    return render_template("dashboard.html", data=data, break_glass=breakglass.list_access(engine(), g.actor))
 
 
 @bp.post("/dashboard/reassign")
