@@ -25,6 +25,19 @@ class Ticker:
         self._scheduler = kind(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                              "misfire_grace_time": None})
         self._scheduler.add_job(self.tick, "interval", seconds=self.interval, id="yordam-tick")
+        # Retention once a night, in the quiet hours of the region (UTC+5).
+        self._scheduler.add_job(self.nightly, "cron", hour=21, minute=30, id="yordam-retention")
+
+    def nightly(self) -> dict | None:
+        """Anonymise the closed cases past their retention date (``services/retention.py``)."""
+        from .services import retention
+        try:
+            report = retention.run(self.engine)
+            log.info("retention: %s", report)
+            return report
+        except Exception:  # noqa: BLE001 - tried again the next night; the log says why
+            log.exception("retention failed")
+            return None
 
     def tick(self) -> timers.TickReport | None:
         """Look (a cheap indexed read) and only then claim and fire: an idle system writes nothing."""

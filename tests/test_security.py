@@ -158,3 +158,12 @@ def test_signing_out_everywhere_else_keeps_this_session(engine, server):
     assert clients[0].post("/profile/sessions/end-others", {"csrf_token": page.csrf()}).status == 200
     assert "/login" not in clients[0].get("/tasks").url
     assert all("/login" in c.get("/tasks").url for c in clients[1:])
+
+
+def test_no_form_redirects_to_another_site(server):
+    client = WebClient(server.url)
+    client.login("supervisor1", language="en")
+    csrf = client.get("/dashboard").csrf()
+    for back in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"):
+        page = client.post("/dashboard/reassign", {"csrf_token": csrf, "task_id": "", "back": back})
+        assert page.url.startswith(server.url), (back, page.url)

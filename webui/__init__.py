@@ -2,8 +2,19 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from engine.core import Engine
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route is a row id: a whole number from 1 to 2**31 - 1. Any other number is simply
+    not found (404), rather than reaching a database that cannot hold it."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(engine: Engine | None = None) -> Flask:
@@ -14,6 +25,7 @@ def create_app(engine: Engine | None = None) -> Flask:
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=engine.settings.is_production, DEBUG=False)
     app.json.sort_keys = False
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.extensions["yordam"] = engine
 
     from . import errors, i18n

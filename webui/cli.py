@@ -29,6 +29,9 @@ def main(argv=None) -> int:
     outbox = sub.add_parser("outbox", help="e-mail outbox").add_subparsers(dest="action", required=True)
     outbox.add_parser("send", help="send pending e-mails (YORDAM_SMTP_URL)")
 
+    retention = sub.add_parser("retention", help="personal data retention").add_subparsers(dest="action",
+                                                                                       required=True)
+    retention.add_parser("run", help="anonymise closed cases past their retention date (also run nightly)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the migrations")
 
@@ -123,6 +126,14 @@ def cmd_outbox_send(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_retention_run(args) -> int:
+    from engine.services import retention
+    report = retention.run(_engine())
+    print(f"anonymised {len(report['anonymised'])} case(s); {len(report['on_legal_hold'])} past their date are "
+          f"on legal hold: {report['on_legal_hold']}")
+    return 0
+
+
 def cmd_db_upgrade(args) -> int:
     from engine.db.migrate import upgrade
     from engine.settings import Settings
@@ -152,10 +163,10 @@ def cmd_users_create(args) -> int:
 
 
 def _files(paths, settings):
-    from engine.process.definitions import read_definition_files
+    from engine.process.definitions import read_definition_files, read_text_file
     if not paths:
         return read_definition_files(settings.workflows_dir, settings.forms_dir)
-    files = {p.name: p.read_text(encoding="utf-8") for p in paths}
+    files = {p.name: read_text_file(p) for p in paths}  # not UTF-8: a problem for the author, not a traceback
     if not any(name.endswith(".form.json") for name in files):
         shipped = read_definition_files(settings.forms_dir)
         files.update({n: t for n, t in shipped.items() if n not in files})
@@ -185,6 +196,7 @@ COMMANDS = {
     ("scheduler", None): cmd_scheduler,
     ("tick", None): cmd_tick,
     ("outbox", "send"): cmd_outbox_send,
+    ("retention", "run"): cmd_retention_run,
     ("db", "upgrade"): cmd_db_upgrade,
     ("demo", "load"): cmd_demo_load,
     ("users", "create"): cmd_users_create,

@@ -183,6 +183,10 @@ class Case(Base):
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    #: Set by a supervisor when a court, prosecutor or inspection needs the file kept: retention skips the case.
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500))
+    #: When the retention job removed its personal data (``services/retention.py``).
+    anonymised_at: Mapped[datetime | None]
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -195,7 +199,7 @@ class Case(Base):
 
 
 TASK_STATES = ("open", "completed", "cancelled")
-TASK_KINDS = ("process", "escalation")
+TASK_KINDS = ("process", "escalation", "consent")
 
 
 class Task(Base):
@@ -204,7 +208,7 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         CheckConstraint("state in ('open', 'completed', 'cancelled')", name="ck_tasks_state"),
-        CheckConstraint("kind in ('process', 'escalation')", name="ck_tasks_kind"),
+        CheckConstraint("kind in ('process', 'escalation', 'consent')", name="ck_tasks_kind"),
         Index("ix_tasks_assignee_state", "assignee_id", "state"),
         Index("ix_tasks_queue", "role", "district_id", "state"),
         Index("ix_tasks_case_state", "case_id", "state"),
@@ -235,12 +239,17 @@ class Task(Base):
     #: An escalation task points at the overdue task it is about, and says which rung raised it.
     escalates_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"), index=True)
     rung: Mapped[int | None]
+    #: The task's ``requires_consent`` property ({"purpose", "agency_field"}): completing it needs a valid consent.
+    requires_consent: Mapped[dict | None]
+    #: A consent task ("Consent revoked: ...") points at the revoked consent it is about.
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id", name="fk_tasks_consent_id"))
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}
 
     case: Mapped[Case] = relationship()
     escalates: Mapped["Task | None"] = relationship(remote_side="Task.id", foreign_keys=[escalates_task_id])
+    consent: Mapped["Consent | None"] = relationship(foreign_keys=[consent_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
@@ -386,3 +395,45 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+CONSENT_PURPOSES = ("assessment", "data_sharing", "referral")
+#: Purposes whose consent names the agency the data goes to or the person is referred to.
+AGENCY_PURPOSES = ("data_sharing", "referral")
+CONSENT_GIVERS = ("person", "legal_representative")
+
+
+class Consent(Base):
+    """A person's consent to one purpose (assessment, data sharing with a named agency, referral to one), given
+    by the person or a legal representative, with its evidence. Never deleted: revoked, with a reason."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint("purpose in ('assessment', 'data_sharing', 'referral')", name="ck_consents_purpose"),
+        CheckConstraint("given_by in ('person', 'legal_representative')", name="ck_consents_given_by"),
+        Index("ix_consents_case_purpose", "case_id", "purpose"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))  # the case's person, or a household member
+    purpose: Mapped[str] = mapped_column(String(16))
+    agency: Mapped[str | None] = mapped_column(String(200))
+    given_by: Mapped[str] = mapped_column(String(24))
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_relation: Mapped[str | None] = mapped_column(String(100))
+    given_at: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(String(1000))
+    expires_on: Mapped[date | None] = mapped_column(Date)  # the last day it holds
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revocation_reason: Mapped[str | None] = mapped_column(String(500))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+    person: Mapped[Person] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    def valid_on(self, day: date) -> bool:
+        return self.given_at <= day and self.revoked_at is None and (self.expires_on is None or day <= self.expires_on)

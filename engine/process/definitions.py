@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
 from forms import FormDefinition, FormDefinitionError
 
+from ..db.models import AGENCY_PURPOSES, CONSENT_PURPOSES
 from ..deadlines.rules import RuleError, parse_rule
 from ..errors import DefinitionInvalid
 from .scripting import ScriptCompileError, compile_expression, compile_script
@@ -254,6 +255,7 @@ def lint(trees: dict, forms: dict) -> list[Problem]:
         if name.endswith(".bpmn"):
             problems += _lint_user_tasks(name, root, forms)
             problems += _lint_deadlines(name, root)
+            problems += _lint_consents(name, root, forms)
             problems += _lint_scripts(name, root)
             problems += _lint_timers(name, root)
             problems += _lint_event_gateways(name, root)
@@ -323,6 +325,45 @@ def _lint_deadlines(name, root):
             except (ScriptCompileError, SyntaxError) as err:
                 problems.append(Problem(name, f"task '{tid}', deadline expression: {err}", "deadline", tid, line,
                                         "write a Python expression over the case data, e.g. (monitoring_interval_days)"))
+    return problems
+
+
+#: A user task that may only be completed with a valid consent (workflows/README.md §10).
+CONSENT_PROPERTY, CONSENT_AGENCY_PROPERTY = "requires_consent", "consent_agency_field"
+
+
+def consent_rule(properties: dict) -> dict | None:
+    """A user task's consent properties as ``{"purpose", "agency_field"}``, or None when it requires none.
+    Raises ``ValueError`` saying what is wrong (lint reports it before a version can be published)."""
+    purpose = (properties.get(CONSENT_PROPERTY) or "").strip()
+    field_key = (properties.get(CONSENT_AGENCY_PROPERTY) or "").strip() or None
+    if not purpose:
+        if field_key:
+            raise ValueError(f"{CONSENT_AGENCY_PROPERTY} is given without {CONSENT_PROPERTY}")
+        return None
+    if purpose not in CONSENT_PURPOSES:
+        raise ValueError(f"{CONSENT_PROPERTY} is '{purpose}'; use one of: " + ", ".join(CONSENT_PURPOSES))
+    if field_key and purpose not in AGENCY_PURPOSES:
+        raise ValueError(f"a consent for {purpose} names no agency: remove {CONSENT_AGENCY_PROPERTY}")
+    return {"purpose": purpose, "agency_field": field_key}
+
+
+def _lint_consents(name, root, forms):
+    """``requires_consent`` names a purpose; ``consent_agency_field`` is a field of the task's form."""
+    problems = []
+    for task in _human_tasks(root):
+        tid, line, props = task.get("id"), task.sourceline, _properties(task)
+        try:
+            rule = consent_rule(props)
+        except ValueError as err:
+            problems.append(Problem(name, f"task '{tid}': {err}", "consent", tid, line,
+                                    f'e.g. <spiffworkflow:property name="{CONSENT_PROPERTY}" value="referral" />'))
+            continue
+        form = forms.get(props.get("formKey") or "")
+        if rule and rule["agency_field"] and form is not None and rule["agency_field"] not in form.field_keys():
+            problems.append(Problem(name, f"task '{tid}': {CONSENT_AGENCY_PROPERTY} '{rule['agency_field']}' is "
+                                    f"not a field of form '{props.get('formKey')}'", "consent", tid, line,
+                                    "name a top-level field of the task's form that holds the agency"))
     return problems
 
 

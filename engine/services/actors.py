@@ -55,12 +55,12 @@ def task_scope(actor: Actor):
         return Task.district_id == actor.district_id
     if actor.role == "social_worker":
         mine = select(UserMahalla.mahalla_id).where(UserMahalla.user_id == actor.id)
-        # Escalations are the supervisors' business: a worker sees one only if it is given to them.
+        # Escalations are the supervisors' business: a worker sees one only if it is given to them. A task
+        # waiting in the queue is seen by the workers of its mahalla, never by the whole district: another
+        # mahalla's client is none of a worker's business until the task is given to them.
         return or_(Task.assignee_id == actor.id,
                    (Task.kind == "process") & or_(
-                       Task.mahalla_id.in_(mine), Task.case_id.in_(select(Case.id).where(Case.owner_id == actor.id)),
-                       (Task.role == actor.role) & (Task.district_id == actor.district_id)
-                       & Task.assignee_id.is_(None)))
+                       Task.mahalla_id.in_(mine), Task.case_id.in_(select(Case.id).where(Case.owner_id == actor.id))))
     if actor.role == "specialist":
         return or_(Task.assignee_id == actor.id,
                    (Task.role == actor.role) & (Task.district_id == actor.district_id) & Task.assignee_id.is_(None))

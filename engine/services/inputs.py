@@ -1,11 +1,14 @@
 """Shapes of what users send to the use cases, checked before anything changes (shared by the UI and the API)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from ..db.models import AGENCY_PURPOSES, CONSENT_GIVERS, CONSENT_PURPOSES
 from ..errors import InvalidInput
+from ..i18n import N_
 
 CHANNELS = ("mahalla", "self", "polyclinic", "school", "police", "information_system", "other")
 SEXES = ("female", "male")
@@ -29,9 +32,29 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-def _no_nul(value):
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be kept as text (no database takes a NUL or an unpaired surrogate), or None."""
     if "\x00" in value:
-        raise ValidationError("Must not contain NUL characters.")
+        return "Must not contain NUL characters."
+    if _SURROGATES.search(value):
+        return "Contains characters that are not valid text."
+    return None
+
+
+def _no_nul(value):
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
+def _user_ref(value) -> bool:
+    """Whether ``value`` can name a user: an id or a username."""
+    if isinstance(value, str):
+        return text_problem(value) is None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _plausible_birth_date(value: date):
@@ -91,7 +114,7 @@ class AssignTaskIn(_Strict):
 
     @validates("user")
     def _user(self, value, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
+        if not _user_ref(value):
             raise ValidationError("Give a user id or username.")
 
 
@@ -135,8 +158,7 @@ class EscalationActionIn(_Strict):
         if action in ("reassign", "extend") and not (data.get("reason") or "").strip():
             raise ValidationError("Say why.", "reason")
         if action == "reassign":
-            user = data.get("user")
-            if user is None or isinstance(user, bool) or not isinstance(user, (int, str)):
+            if not _user_ref(data.get("user")):
                 raise ValidationError("Give a user id or username.", "user")
         if action == "extend" and ("working_days" in data) == ("until" in data):
             raise ValidationError("Give either working_days or until.", "working_days")
@@ -163,8 +185,7 @@ class ReassignAllIn(_Strict):
     @validates_schema
     def _users(self, data, **kwargs):
         for name in ("from_user", "to_user"):
-            value = data.get(name)
-            if value is None or isinstance(value, bool) or not isinstance(value, (int, str)):
+            if not _user_ref(data.get(name)):
                 raise ValidationError("Give a user id or username.", name)
 
 
@@ -172,3 +193,49 @@ class BreakGlassIn(_Strict):
     case_id = _id(required=True)
     reason = fields.String(required=True, validate=[validate.Length(min=15, max=500), _no_nul])
     minutes = fields.Integer(strict=True, load_default=60, validate=validate.Range(min=5, max=240))
+
+
+class ConsentIn(_Strict):
+    """A consent for the consent register (services/consents.py)."""
+
+    purpose = fields.String(required=True, validate=validate.OneOf(CONSENT_PURPOSES))
+    agency = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), _no_nul])
+    person_id = _id(load_default=None, allow_none=True)
+    given_by = fields.String(required=True, validate=validate.OneOf(CONSENT_GIVERS))
+    representative_name = fields.String(load_default=None, allow_none=True,
+                                        validate=[validate.Length(max=200), _no_nul])
+    representative_relation = fields.String(load_default=None, allow_none=True,
+                                            validate=[validate.Length(max=100), _no_nul])
+    given_at = fields.Date(required=True, validate=_plausible_date)
+    evidence = fields.String(required=True, validate=[validate.Length(min=3, max=1000), _no_nul])
+    expires_on = fields.Date(load_default=None, allow_none=True, validate=_plausible_date)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        errors = {}
+        agency = (data.get("agency") or "").strip()
+        if data.get("purpose") in AGENCY_PURPOSES and not agency:
+            errors["agency"] = [N_("Name the agency (e.g. Polyclinic No. 3).")]
+        elif data.get("purpose") == "assessment" and agency:
+            errors["agency"] = [N_("A consent for assessment names no agency.")]
+        if data.get("given_by") == "legal_representative":
+            if not (data.get("representative_name") or "").strip():
+                errors["representative_name"] = [N_("Give the legal representative's name.")]
+            if not (data.get("representative_relation") or "").strip():
+                errors["representative_relation"] = [N_("Say who the representative is (e.g. mother, guardian).")]
+        elif (data.get("representative_name") or "").strip() or (data.get("representative_relation") or "").strip():
+            errors["given_by"] = [N_("Choose “legal representative” to name a representative.")]
+        if data.get("expires_on") and data.get("given_at") and data["expires_on"] < data["given_at"]:
+            errors["expires_on"] = [N_("The consent cannot expire before it was given.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+class RevokeConsentIn(_Strict):
+    reason = _reason()
+
+
+class ConsentTaskIn(_Strict):
+    """Completing the review task a revoked consent opened: what the worker did, optionally."""
+
+    comment = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul])

@@ -10,7 +10,8 @@ What is told, and what is not
 =============================
 Told: ``case.opened``, ``task.opened``, ``task.completed`` (with its decision, comment, outcome, closure
 reason, the need found, and its lateness), ``task.cancelled``, ``task.assigned``, ``task.escalated``,
-``escalation.decided``, ``task.deadline_extended``, ``case.held``, ``case.resumed``, ``case.closed``.
+``escalation.decided``, ``task.deadline_extended``, ``case.held``, ``case.resumed``, ``case.closed``,
+``consent.recorded``, ``consent.revoked``, ``consent.reviewed``.
 
 Skipped, as noise for a social worker or supervisor reading the case:
 
@@ -40,7 +41,7 @@ from ..db.models import AuditEvent, Task, User
 from ..i18n import N_, day, moment, ngettext
 from ..i18n import gettext as tr
 from .deadlines import calendar_for
-from .notifications import ROLE_NAMES
+from .notifications import PURPOSE_NAMES, ROLE_NAMES
 from .views import iso, user_ref
 
 SKIPPED = frozenset({"case.viewed", "case.break_glass_closed", "task.draft_saved", "task.claimed", "task.reminded", "escalation.resolved",
@@ -368,6 +369,31 @@ def _case_closed(story, event):
     return tr(lang, "On %(day)s, %(who)s closed the case.", who=story.who(event.actor), day=when)
 
 
+def _consent_what(story, details) -> str:
+    purpose = details.get("purpose")
+    what = tr(story.language, PURPOSE_NAMES[purpose]) if purpose in PURPOSE_NAMES else (purpose or "—")
+    return f"{what} ({details['agency']})" if details.get("agency") else what
+
+
+def _consent_recorded(story, event):
+    return tr(story.language, "On %(day)s, %(who)s recorded a consent for %(what)s.", who=story.who(event.actor),
+              day=story.day(event.at), what=_consent_what(story, event.details or {}))
+
+
+def _consent_revoked(story, event):
+    details = event.details or {}
+    return tr(story.language, "On %(day)s, %(who)s recorded that the consent for %(what)s was revoked: %(reason)s.",
+              who=story.who(event.actor), day=story.day(event.at), what=_consent_what(story, details),
+              reason=story.reason(details.get("reason")))
+
+
+def _consent_reviewed(story, event):
+    text = tr(story.language, "On %(day)s, %(who)s reviewed the case after a consent was revoked.",
+              who=story.who(event.actor), day=story.day(event.at))
+    comment = str((event.details or {}).get("comment") or "").strip()
+    return f"{text} {_comment(story.language, comment)}" if comment else text
+
+
 TELLERS = {
     "case.opened": _case_opened,
     "task.opened": _task_opened,
@@ -381,4 +407,7 @@ TELLERS = {
     "case.break_glass_opened": _break_glass_opened,
     "case.resumed": _case_resumed,
     "case.closed": _case_closed,
+    "consent.recorded": _consent_recorded,
+    "consent.revoked": _consent_revoked,
+    "consent.reviewed": _consent_reviewed,
 }

@@ -23,7 +23,10 @@ MESSAGES = {
     "case.held": N_("%(who)s put the case of %(subject)s on hold: %(reason)s"),
     "tasks.handed_over": N_("%(source)s's open tasks were handed over to you (%(count)s)."),
     "case.break_glass": N_("%(who)s opened break-glass access to case No. %(case)s: %(reason)s"),
+    "consent.revoked": N_("The consent for %(purpose)s of %(subject)s was revoked: review the case."),
 }
+#: What a consent is for (the consent register), as words inside a sentence.
+PURPOSE_NAMES = {"assessment": N_("assessment"), "data_sharing": N_("data sharing"), "referral": N_("referral")}
 ROLE_NAMES = {
     "social_worker": N_("social worker"), "supervisor": N_("supervisor"), "center_head": N_("centre head"),
     "specialist": N_("specialist"),
@@ -51,6 +54,9 @@ def render(kind: str, params: dict, language: str) -> str:
     values = dict(params)
     if "role" in values:
         values["role"] = gettext(language, ROLE_NAMES.get(values["role"], values["role"]))
+    purpose = PURPOSE_NAMES.get(values.get("purpose"))
+    if purpose:
+        values["purpose"] = gettext(language, purpose)
     if isinstance(values.get("due"), str):
         from datetime import datetime
         from ..i18n import day

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..db.models import Case, Task
 from ..errors import NotFound
+from ..process.definitions import consent_rule
 from .assignment import assign
 from .audit import record
 from .deadlines import calendar_for, cancel_task_timers, open_deadline
@@ -70,7 +71,8 @@ def _sync_tasks(engine, session, case, outcome, now, actor_id, completed_task_id
         task = Task(id=opened.id, case_id=case.id, bpmn_id=opened.bpmn_id, title=opened.title,
                     lane=opened.lane, role=target.role, assignee_id=target.assignee_id,
                     district_id=case.district_id, mahalla_id=case.mahalla_id, form_key=opened.form_key,
-                    stage=opened.stage, state="open", created_at=now, kind="process", escalation_level=0)
+                    stage=opened.stage, state="open", created_at=now, kind="process", escalation_level=0,
+                    requires_consent=consent_rule(opened.properties))
         session.add(task)
         if opened.properties.get("deadline"):
             calendar = calendar or calendar_for(session, case.district_id)

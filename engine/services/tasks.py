@@ -9,7 +9,7 @@ from forms import FormValidationError
 from ..db.models import Case, Task
 from ..names import search_key
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
-from . import inputs
+from . import consents, inputs
 from .actors import Actor, may_act_on, task_scope
 from .audit import record
 from .progress import apply_outcome, lock_case
@@ -49,7 +49,8 @@ def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, 
             matching = matching.where(Case.search_key.contains(term, autoescape=True))
         query = query.where(Task.case_id.in_(matching))
     query = query.options(selectinload(Task.assignee), selectinload(Task.completed_by),
-                          selectinload(Task.case).selectinload(Case.mahalla), selectinload(Task.escalates))
+                          selectinload(Task.case).selectinload(Case.mahalla), selectinload(Task.escalates),
+                          selectinload(Task.consent))
     with engine.db.read() as session:
         rows = session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
                                .limit(limit).offset(offset)).all()
@@ -89,7 +90,7 @@ def task_page(engine, actor: Actor, task_id: str) -> dict:
     candidates = []
     target_id = task["escalates"]["id"] if task["kind"] == "escalation" else task["id"]
     if task["state"] == "open" and actor.role in SUPERVISING and (
-            task["kind"] == "process" or task["escalates"]["state"] == "open"):
+            task["kind"] != "escalation" or task["escalates"]["state"] == "open"):
         from ..db.models import User
         with engine.db.read() as session:
             overdue = session.get(Task, target_id)
@@ -101,7 +102,8 @@ def task_page(engine, actor: Actor, task_id: str) -> dict:
 
 
 def _task_in_scope(session, actor, task_id) -> Task:
-    task = session.scalar(select(Task).where(Task.id == str(task_id), task_scope(actor)))
+    task = session.scalar(select(Task).where(Task.id == str(task_id), task_scope(actor))) \
+        if _may_be_task_id(task_id) else None
     if task is None:
         raise NotFound(f"There is no task {task_id} that you may see.")
     return task
@@ -192,6 +194,8 @@ def save_draft(engine, actor: Actor, task_id: str, payload) -> dict:
     data = inputs.load(inputs.CompleteTaskIn(), payload)["data"]
     with engine.db.write() as session:
         task = _task_to_change(session, actor, task_id)
+        if task.state != "open":  # a completed task's answers are the case's record: no draft over them
+            raise Conflict("This task is no longer open.")
         _check_may_complete(actor, task)
         if task.kind != "process" or not task.form_key:
             raise InvalidInput("This task has no form to keep a draft of.")
@@ -219,8 +223,14 @@ def complete_task(engine, actor: Actor, task_id: str, payload) -> dict:
         raise
 
 
+def _may_be_task_id(task_id) -> bool:
+    """Whether ``task_id`` can be a task's id at all (a NUL, say, is simply unknown: PostgreSQL refuses it)."""
+    return inputs.text_problem(str(task_id)) is None
+
+
 def _complete(engine, session, actor, task_id, data) -> dict:
-    scoped = session.scalar(select(Task.case_id).where(Task.id == task_id, task_scope(actor)))
+    scoped = session.scalar(select(Task.case_id).where(Task.id == task_id, task_scope(actor))) \
+        if _may_be_task_id(task_id) else None
     if scoped is None:
         raise NotFound(f"There is no task {task_id} that you may see.")
     case = lock_case(session, scoped)  # lock first, then read the task: the loser of a race sees it completed
@@ -231,8 +241,13 @@ def _complete(engine, session, actor, task_id, data) -> dict:
     _check_may_complete(actor, task)
     if task.kind == "escalation":
         return _decide_escalation(engine, session, actor, case, task, data)
+    if task.kind == "consent":  # a revoked consent's review: marked done, optionally with a comment
+        consents.complete_review(engine, session, actor, task, data)
+        session.flush()
+        return _after_completion(engine, session, actor, case, task, engine.now())
     version = case.definition_version
     cleaned = _validated(engine, version, task, data, actor.language)
+    consents.require_consent(engine, session, case, task, cleaned)
     outcome = engine.runtime.complete_task(version.key, engine.spec_loader(version), case.state, task.id, cleaned)
     if task.assignee_id is None:
         task.assignee_id = actor.id

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..deadlines.explain import explain
 from ..i18n import gettext, ngettext
+from .notifications import PURPOSE_NAMES
 
 
 def iso(dt):
@@ -62,6 +63,13 @@ def task_view(task, now, *, language: str = "en", calendars=None, titles=None) -
         "completed_at": iso(task.completed_at),
         "completed_by": user_ref(task.completed_by),
     }
+    if task.requires_consent:
+        view["requires_consent"] = {"purpose": task.requires_consent.get("purpose"),
+                                    "agency_field": task.requires_consent.get("agency_field")}
+    if task.kind == "consent" and task.consent is not None:
+        consent = task.consent
+        view["consent"] = {"id": consent.id, "purpose": consent.purpose, "agency": consent.agency,
+                           "revoked_at": iso(consent.revoked_at), "revocation_reason": consent.revocation_reason}
     if task.kind == "escalation" and task.escalates is not None:
         view["escalates"] = {"id": task.escalates.id, "title": titles(task.escalates.title),
                              "due_at": iso(task.escalates.due_at), "state": task.escalates.state,
@@ -74,6 +82,8 @@ def task_view(task, now, *, language: str = "en", calendars=None, titles=None) -
 def _title(task, now, language, calendar, titles) -> str:
     """Process tasks show the methodologist's title (translated beside the process); an escalation says what is
     late and by how much."""
+    if task.kind == "consent" and task.consent is not None:
+        return consent_task_title(task.consent, language)
     if task.kind != "escalation" or task.escalates is None:
         return titles(task.title)
     overdue = task.escalates
@@ -87,6 +97,15 @@ def _title(task, now, language, calendar, titles) -> str:
         lateness = gettext(language, "due today")
     return gettext(language, "Overdue: “%(task)s” of %(subject)s, %(lateness)s", task=titles(overdue.title),
                    subject=task.case.subject_name, lateness=lateness)
+
+
+def consent_task_title(consent, language: str) -> str:
+    """The review task a revoked consent opens, in the reader's language."""
+    purpose = gettext(language, PURPOSE_NAMES[consent.purpose])
+    if consent.agency:
+        return gettext(language, "Consent revoked: %(purpose)s (%(agency)s) — review the case", purpose=purpose,
+                       agency=consent.agency)
+    return gettext(language, "Consent revoked: %(purpose)s — review the case", purpose=purpose)
 
 
 def timeline_entry(event) -> dict:

@@ -8,7 +8,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
 from engine.i18n import LANGUAGES
-from engine.services import breakglass, calendars, cases, definitions, notifications, tasks, users
+from engine.services import breakglass, calendars, retention, cases, definitions, notifications, tasks, users
+from engine.services import consents
+from engine.services.inputs import text_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.login", "api.openapi"}
@@ -19,7 +21,10 @@ def engine():
 
 
 def body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # brackets nested thousands deep: not a request anyone means
+        raise InvalidInput("The request body is nested too deeply.") from None
     if data is None:
         raise InvalidInput("The request body must be JSON (Content-Type: application/json).")
     if not isinstance(data, dict):
@@ -38,6 +43,14 @@ def arg_int(name, default=None, maximum=2**31 - 1):
     if value < 0 or (maximum is not None and value > maximum):
         raise InvalidInput("Bad query parameter.", fields={name: [f"Must be between 0 and {maximum}."]})
     return value
+
+
+def arg_text(name):
+    raw = request.args.get(name)
+    problem = text_problem(raw) if raw else None
+    if problem:
+        raise InvalidInput("Bad query parameter.", fields={name: [problem]})
+    return raw
 
 
 def arg_bool(name) -> bool:
@@ -78,8 +91,12 @@ def arg_date(name):
 @bp.post("/auth/login")
 def login():
     data = body()
-    token, actor = users.login(engine(), str(data.get("username", "")), str(data.get("password", "")),
-                               origin=request.remote_addr)
+    username, password = str(data.get("username", "")), str(data.get("password", ""))
+    problems = {name: [text_problem(value)] for name, value in (("username", username), ("password", password))
+                if text_problem(value)}
+    if problems:  # no account has such a name or password, and no database could even look it up
+        raise InvalidInput("Some fields are not valid.", fields=problems)
+    token, actor = users.login(engine(), username, password, origin=request.remote_addr)
     return {"token": token, "user": _me(actor)}
 
 
@@ -114,9 +131,9 @@ def open_case():
 @bp.get("/cases")
 def list_cases():
     return cases.list_cases(
-        engine(), g.actor, stage=request.args.get("stage"), status=request.args.get("status"),
+        engine(), g.actor, stage=arg_text("stage"), status=arg_text("status"),
         mahalla_id=arg_int("mahalla"), owner_id=arg_int("owner"), overdue=arg_bool("overdue"),
-        q=request.args.get("q"), limit=arg_int("limit", 50, 500), offset=arg_int("offset", 0))
+        q=arg_text("q"), limit=arg_int("limit", 50, 500), offset=arg_int("offset", 0))
 
 
 @bp.get("/cases/<int:case_id>")
@@ -129,7 +146,7 @@ def list_tasks():
     return tasks.list_tasks(engine(), g.actor, mine=arg_bool("mine"), queue=arg_bool("queue"),
                             overdue=arg_bool("overdue"), case_id=arg_int("case_id"),
                             state=_choice("state", ("open", "completed", "cancelled", ""), "open") or None,
-                            kind=_choice("kind", ("process", "escalation", ""), "") or None,
+                            kind=_choice("kind", ("process", "escalation", "consent", ""), "") or None,
                             limit=arg_int("limit", 100, 500), offset=arg_int("offset", 0))
 
 
@@ -173,6 +190,18 @@ def resume_case(case_id):
     return cases.resume_case(engine(), g.actor, case_id)
 
 
+@bp.get("/cases/<int:case_id>/export")
+def export_case(case_id):
+    return retention.export_case(engine(), g.actor, case_id)
+
+
+@bp.post("/cases/<int:case_id>/legal-hold")
+def legal_hold(case_id):
+    data = body()
+    return retention.set_legal_hold(engine(), g.actor, case_id, data.get("reason") if isinstance(
+        data.get("reason"), str) else None)
+
+
 @bp.get("/break-glass")
 def list_break_glass():
     return {"items": breakglass.list_access(engine(), g.actor)}
@@ -187,6 +216,21 @@ def open_break_glass():
 def close_break_glass(grant_id):
     breakglass.close_access(engine(), g.actor, grant_id)
     return "", 204
+
+
+@bp.get("/cases/<int:case_id>/consents")
+def list_consents(case_id):
+    return consents.list_consents(engine(), g.actor, case_id)
+
+
+@bp.post("/cases/<int:case_id>/consents")
+def record_consent(case_id):
+    return consents.record_consent(engine(), g.actor, case_id, body()), 201
+
+
+@bp.post("/consents/<int:consent_id>/revoke")
+def revoke_consent(consent_id):
+    return consents.revoke_consent(engine(), g.actor, consent_id, body())
 
 
 @bp.get("/notifications")

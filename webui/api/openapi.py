@@ -4,9 +4,39 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from engine.i18n import LANGUAGES
 from engine.services import inputs
 
 from . import schemas
+
+_ID = {"type": "integer", "minimum": 1, "maximum": inputs.MAX_ID}
+_NUMBER = {"type": "integer", "minimum": 0, "maximum": inputs.MAX_ID}
+_BOOL = {"type": "boolean"}
+PATH_PARAMETERS = {"case_id": _ID, "task_id": {"type": "string"}, "notification_id": _ID,
+                   "code": {"type": "string", "enum": ["UZ", "KZ", "KG"]}, "override_id": _ID,
+                   "consent_id": _ID, "grant_id": _ID}
+
+
+def _page(limit: int) -> dict:
+    return {"limit": {"type": "integer", "minimum": 0, "maximum": limit}, "offset": _NUMBER}
+
+
+#: The query parameters each operation reads (besides ``lang``, which every authenticated one takes).
+QUERY = {
+    ("/cases", "get"): {"stage": {"type": "string"}, "status": {"type": "string"}, "mahalla": _NUMBER,
+                        "owner": _NUMBER, "overdue": _BOOL, "q": {"type": "string"}, **_page(500)},
+    ("/tasks", "get"): {"mine": _BOOL, "queue": _BOOL, "overdue": _BOOL, "case_id": _NUMBER,
+                        "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+                        "kind": {"type": "string", "enum": ["process", "escalation", "consent"]}, **_page(500)},
+    ("/notifications", "get"): {"unread": _BOOL, **_page(200)},
+    ("/calendars/{code}/days", "get"): {"from": {"type": "string", "format": "date"},
+                                        "to": {"type": "string", "format": "date"}, "org_unit": _NUMBER},
+}
+#: Operations whose success is not 200.
+SUCCESS = {("/cases", "post"): "201", ("/cases/{case_id}/consents", "post"): "201",
+           ("/calendars/{code}/days", "post"): "201",
+           ("/calendars/{code}/days/{override_id}", "delete"): "204", ("/auth/logout", "post"): "204",
+           ("/break-glass", "post"): "201", ("/break-glass/{grant_id}/close", "post"): "204"}
 
 ROUTES = [
     ("/auth/login", "post", "Log in; returns a bearer token", schemas.LoginIn, schemas.LoginOut, False),
@@ -30,6 +60,12 @@ ROUTES = [
      schemas.CaseDetail, True),
     ("/cases/{case_id}/resume", "post", "Resume a held case: deadlines move by the time held", None,
      schemas.CaseDetail, True),
+    ("/cases/{case_id}/consents", "get", "The case's consent register, each consent with its validity today", None,
+     schemas.ConsentList, True),
+    ("/cases/{case_id}/consents", "post", "Record a consent (purpose, agency, who gave it, when, evidence, expiry)",
+     inputs.ConsentIn, schemas.ConsentOut, True),
+    ("/consents/{consent_id}/revoke", "post", "Record a consent's revocation with the reason; opens a task for the "
+     "case's social worker", inputs.RevokeConsentIn, schemas.ConsentOut, True),
     ("/notifications", "get", "The user's notifications with the unread count (filters: unread)", None,
      schemas.NotificationList, True),
     ("/notifications/{notification_id}/read", "post", "Mark one notification read", None, None, True),
@@ -40,6 +76,10 @@ ROUTES = [
      inputs.CalendarDayIn, None, True),
     ("/calendars/{code}/days/{override_id}", "delete", "Remove an override (admin)", None, None, True),
     ("/definitions", "get", "Published process definition versions", None, None, True),
+    ("/cases/{case_id}/export", "get", "Everything held on the case's person, for their request (logged)", None,
+     None, True),
+    ("/cases/{case_id}/legal-hold", "post", "Put a case under legal hold (reason) or lift it (no reason)", None,
+     None, True),
     ("/break-glass", "get", "Break-glass access: an administrator's own, or a supervisor's district's", None, None,
      True),
     ("/break-glass", "post", "Open time-limited access to one case with a reason (administrators)",
@@ -56,19 +96,24 @@ def document() -> dict:
     spec.components.schema("Error", schema=schemas.Error)
     paths: dict = {}
     for path, method, summary, request_schema, response_schema, secured in ROUTES:
+        success = SUCCESS.get((path, method), "200")
         operation = {"summary": summary, "responses": {
-            "200": {"description": "OK"},
+            success: {"description": "No content" if success == "204" else "OK"},
             "default": {"description": "Error", "content": {"application/json": {"schema": "Error"}}}}}
         if response_schema is not None:
-            operation["responses"]["200"]["content"] = {"application/json": {"schema": response_schema}}
+            operation["responses"][success]["content"] = {"application/json": {"schema": response_schema}}
         if request_schema is not None:
             operation["requestBody"] = {"required": True,
                                         "content": {"application/json": {"schema": request_schema}}}
         if secured:
             operation["security"] = [{"bearer": []}]
-        parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                      for name in ("case_id", "task_id", "notification_id", "code", "override_id")
-                      if "{" + name + "}" in path]
+        parameters = [{"name": name, "in": "path", "required": True, "schema": schema}
+                      for name, schema in PATH_PARAMETERS.items() if "{" + name + "}" in path]
+        parameters += [{"name": name, "in": "query", "schema": schema}
+                       for name, schema in QUERY.get((path, method), {}).items()]
+        if secured:
+            parameters.append({"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)},
+                               "description": "texts in another UI language for this request"})
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(path, {})[method] = operation

@@ -33,6 +33,8 @@ class CaseSummary(Schema):
 class TaskOut(Schema):
     id = fields.String()
     case_id = fields.Integer()
+    subject_name = fields.String(metadata={"description": "whom the case is about"})
+    mahalla = fields.Nested(OrgRef)
     name = fields.String(metadata={"description": "BPMN id of the task"})
     title = fields.String()
     role = fields.String()
@@ -42,7 +44,8 @@ class TaskOut(Schema):
     form_key = fields.String(allow_none=True)
     state = fields.String()
     created_at = fields.String()
-    kind = fields.String(metadata={"description": "process (a BPMN task) or escalation (about an overdue task)"})
+    kind = fields.String(metadata={"description": "process (a BPMN task), escalation (about an overdue task) or "
+                                                  "consent (review the case after a consent was revoked)"})
     due_at = fields.String(allow_none=True)
     overdue = fields.Boolean()
     clock_stopped = fields.Boolean(metadata={"description": "the case is on hold; the deadline does not run"})
@@ -52,6 +55,10 @@ class TaskOut(Schema):
     escalation_level = fields.Integer(metadata={"description": "rungs of the escalation ladder reached"})
     escalates = fields.Dict(metadata={"description": "escalation tasks: the overdue task"})
     actions = fields.List(fields.String(), metadata={"description": "escalation tasks: what completing may do"})
+    requires_consent = fields.Dict(metadata={"description": "completing it needs a valid consent: purpose, and "
+                                                            "agency_field (the answer naming the agency)"})
+    consent = fields.Dict(metadata={"description": "consent tasks: the revoked consent (id, purpose, agency, "
+                                                   "revoked_at, revocation_reason)"})
     completed_at = fields.String(allow_none=True)
     completed_by = fields.Nested(UserRef, allow_none=True)
 
@@ -70,6 +77,12 @@ class TimelineEntry(Schema):
     details = fields.Dict()
 
 
+class Viewer(Schema):
+    user = fields.Nested(UserRef, allow_none=True)
+    last_viewed_at = fields.String()
+    views = fields.Integer()
+
+
 class CaseDetail(CaseSummary):
     summary = fields.String()
     channel = fields.String()
@@ -82,6 +95,8 @@ class CaseDetail(CaseSummary):
                                                                "user's language: at, text, actor, action, "
                                                                "task_id, late_working_days"})
     plan = fields.Dict(allow_none=True, metadata={"description": "the individual service plan as it stands"})
+    viewers = fields.List(fields.Nested(Viewer), metadata={"description": "who has read the case (GET only), "
+                                                                         "most recent first"})
 
 
 class CaseList(Schema):
@@ -134,3 +149,39 @@ class Error(Schema):
     error = fields.String()
     message = fields.String()
     fields_ = fields.Dict(data_key="fields")
+    problems = fields.List(fields.Dict(), metadata={"description": "definition_invalid: every finding"})
+    details = fields.Dict(metadata={"description": "script_failed: where the methodologist's script failed"})
+
+
+class PersonRef(Schema):
+    id = fields.Integer()
+    full_name = fields.String()
+
+
+class ConsentOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    person = fields.Nested(PersonRef, metadata={"description": "whose data: the case's person or a household member"})
+    purpose = fields.String(metadata={"description": "assessment, data_sharing or referral"})
+    agency = fields.String(allow_none=True, metadata={"description": "for data_sharing and referral"})
+    given_by = fields.String(metadata={"description": "person or legal_representative"})
+    representative_name = fields.String(allow_none=True)
+    representative_relation = fields.String(allow_none=True)
+    given_at = fields.String(metadata={"description": "date"})
+    evidence = fields.String()
+    expires_on = fields.String(allow_none=True, metadata={"description": "the last day it holds (date)"})
+    status = fields.String(metadata={"description": "valid, expired, revoked or not_yet_given (today, in the case's "
+                                                    "district)"})
+    valid = fields.Boolean()
+    recorded_by = fields.Nested(UserRef)
+    recorded_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    revoked_by = fields.Nested(UserRef, allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+    review_task_id = fields.String(allow_none=True, metadata={"description": "the task revocation opened"})
+
+
+class ConsentList(Schema):
+    case_id = fields.Integer()
+    today = fields.String(metadata={"description": "the day validity is judged on"})
+    items = fields.List(fields.Nested(ConsentOut))

@@ -51,10 +51,20 @@ def _load_actor():
 
 @bp.before_request
 def _check_csrf():
-    if request.method == "POST" and request.endpoint != "web.login":
-        sent = request.form.get("csrf_token", "")
-        if not session_token() or not hmac.compare_digest(sent, csrf_token()):
-            abort(400, "The form expired or did not come from this site; reload the page and try again.")
+    if request.method != "POST":
+        return
+    refused = "The form expired or did not come from this site; reload the page and try again."
+    actor = g.get("actor")
+    if request.endpoint == "web.login" and (actor is None or request.form.get("username") == actor.username):
+        # Nobody is signed in (no session to derive a token from), or the same person signs in again. A sign-in
+        # posted from another site, putting this browser in somebody else's account, is refused by the
+        # browser's word (Sec-Fetch-Site); switching a signed-in browser to another account needs the token.
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            abort(400, refused)
+        return
+    sent = request.form.get("csrf_token", "")
+    if not session_token() or not hmac.compare_digest(sent, csrf_token()):
+        abort(400, refused)
 
 
 def login_required(view):

@@ -1,8 +1,6 @@
 """Signing in and out, and the user's own profile (language)."""
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from flask import g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -12,13 +10,11 @@ from engine.services import users
 
 from ..i18n import LANGUAGE_COOKIE, current_language
 from . import SESSION_COOKIE, bp, engine, login_required
+from .util import safe_path
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to somebody else's."""
-    if not target or urlparse(target).netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("web.inbox")
-    return target
+    return safe_path(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -15,8 +15,7 @@ from .util import flash_error
 @bp.route("/break-glass", methods=["GET", "POST"])
 @login_required
 def break_glass():
-    if g.actor.role != "admin":
-        return redirect(url_for("web.inbox"))
+    g.actor.require("admin", action="open break-glass access")  # others: 403, as for any refused page
     errors = {}
     if request.method == "POST":
         try:

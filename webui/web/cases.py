@@ -1,13 +1,20 @@
 """The case list and search, opening a case from a referral, the case page, hold and resume."""
 from __future__ import annotations
 
-from flask import g, redirect, render_template, request, url_for
+import json
+from datetime import date
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import EngineError, InvalidInput
+from engine import i18n
+from engine.errors import Conflict, EngineError, InvalidInput, NotAllowed
 from engine.services import cases as case_service
+from engine.services import consents as consent_service
+from engine.services import retention
 from engine.services.inputs import CHANNELS, RELATIONS, SEXES
 
+from ..i18n import current_language, format_day
 from . import bp, engine, login_required
 from .util import arg_int, flash_error, page_args, translated
 
@@ -35,6 +42,7 @@ def case_list():
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new_case():
+    g.actor.require(*case_service.OPENERS, action="open cases")  # no referral form for those who may not
     with engine().db.read() as session:
         mahallas = [{"id": m.id, "name": m.name} for m in case_service.mahallas_for(session, g.actor)]
     form, errors = dict(request.form), {}
@@ -117,7 +125,8 @@ def _flatten(fields: dict, prefix="") -> dict:
 @login_required
 def case(case_id):
     detail = case_service.get_case(engine(), g.actor, case_id)
-    return render_template("case.html", case=detail, opened=request.args.get("opened") == "1")
+    return render_template("case.html", case=detail, opened=request.args.get("opened") == "1",
+                           **_consents(detail))
 
 
 @bp.post("/cases/<int:case_id>/hold")
@@ -141,3 +150,82 @@ def resume(case_id):
     except EngineError as err:
         flash_error(err)
     return redirect(url_for("web.case", case_id=case_id))
+
+
+@bp.get("/cases/<int:case_id>/export")
+@login_required
+def export_case(case_id):
+    """A person's data, printable; ``?format=json`` downloads the same as JSON."""
+    export = retention.export_case(engine(), g.actor, case_id)
+    if request.args.get("format") == "json":
+        response = current_app.response_class(json.dumps(export, ensure_ascii=False, indent=2),
+                                              mimetype="application/json")
+        response.headers["Content-Disposition"] = f'attachment; filename="case-{case_id}-export.json"'
+        return response
+    return render_template("case_export.html", export=export)
+
+
+# --- the consent register on the case page ----------------------------------------------------------------------
+
+CONSENT_FIELDS = ("purpose", "agency", "person_id", "given_by", "representative_name", "representative_relation",
+                  "given_at", "evidence", "expires_on")
+
+
+def _consents(detail, form=None, errors=None) -> dict:
+    """What the case page's "Consents" section needs: the register, and the form to record one."""
+    listing = consent_service.list_consents(engine(), g.actor, detail["id"], record_view=False)
+    for item in listing["items"]:  # consents run for years: their days are shown with the year
+        for key in ("given_at", "expires_on"):
+            item[key + "_text"] = _day_with_year(item[key])
+        item["revoked_at_text"] = format_day(item["revoked_at"]) if item["revoked_at"] else None
+    may_write = consent_service.may_write(g.actor, owner_id=detail["owner"]["id"], mahalla_id=detail["mahalla"]["id"])
+    return {"consents": listing["items"], "consent_form": form or {}, "consent_errors": errors or {},
+            "may_record_consent": may_write and detail["status"] == "open", "may_revoke_consent": may_write}
+
+
+def _day_with_year(value) -> str | None:
+    return i18n.day_with_year(current_language(), date.fromisoformat(value)) if value else None
+
+
+def _consent_payload(form) -> dict:
+    """The browser's consent form as the JSON the API takes; empty optional answers are left out."""
+    payload = {k: form.get(k, "").strip() for k in ("purpose", "given_by", "given_at", "evidence")}
+    for key in ("agency", "representative_name", "representative_relation", "expires_on"):
+        _optional(payload, key, form.get(key, "").strip())
+    person = form.get("person_id", "").strip()
+    if person:
+        payload["person_id"] = int(person) if person.isdigit() and len(person) < 11 else person
+    return payload
+
+
+@bp.post("/cases/<int:case_id>/consents")
+@login_required
+def record_consent(case_id):
+    try:
+        consent_service.record_consent(engine(), g.actor, case_id, _consent_payload(request.form))
+    except InvalidInput as err:
+        flash_error(err, _("Some answers need your attention; see the messages by the fields."))
+        detail = case_service.get_case(engine(), g.actor, case_id)
+        values = {k: request.form.get(k, "") for k in CONSENT_FIELDS}
+        return render_template("case.html", case=detail, opened=False,
+                               **_consents(detail, values, _flatten(translated(err.fields or {})))), 422
+    except (Conflict, NotAllowed) as err:  # not found: the error page
+        flash_error(err)
+    else:
+        flash(_("The consent is recorded."), "success")
+    return redirect(url_for("web.case", case_id=case_id) + "#consents")
+
+
+@bp.post("/cases/<int:case_id>/consents/<int:consent_id>/revoke")
+@login_required
+def revoke_consent(case_id, consent_id):
+    try:
+        consent_service.revoke_consent(engine(), g.actor, consent_id, {"reason": request.form.get("reason", "")},
+                                       case_id=case_id)
+    except InvalidInput:
+        flash(_("Say why the consent was revoked (at least 3 characters)."), "error")
+    except (Conflict, NotAllowed) as err:
+        flash_error(err)
+    else:
+        flash(_("The consent is revoked. A task asks the case's social worker to review the case."), "success")
+    return redirect(url_for("web.case", case_id=case_id) + "#consents")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from engine.i18n import N_
+from engine.services.notifications import PURPOSE_NAMES
 
 STAGES = {"identification": N_("Identification"), "assessment": N_("Assessment"), "planning": N_("Planning"),
           "delivery": N_("Delivery"), "monitoring": N_("Monitoring"), "closure": N_("Closure")}
@@ -22,9 +23,15 @@ WAITING_FOR = {"client": N_("Waiting for the client"), "agency": N_("Waiting for
                "other": N_("Waiting for something else")}
 ACTIONS = {"reassign": N_("Give the task to another worker"), "extend": N_("Extend the deadline"),
            "acknowledge": N_("Acknowledge (the worker is on it)")}
+CONSENT_PURPOSES = {"assessment": N_("Assessment"), "data_sharing": N_("Data sharing"), "referral": N_("Referral")}
+CONSENT_GIVERS = {"person": N_("The person themselves"), "legal_representative": N_("A legal representative")}
+CONSENT_STATUSES = {"valid": N_("Valid"), "expired": N_("Expired"), "revoked": N_("Revoked"),
+                    "not_yet_given": N_("Not yet in force")}
 
 TABLES = {"stage": STAGES, "role": ROLES, "risk": RISKS, "channel": CHANNELS, "status": STATUSES, "sex": SEXES,
-          "relation": RELATIONS, "waiting_for": WAITING_FOR, "action": ACTIONS}
+          "relation": RELATIONS, "waiting_for": WAITING_FOR, "action": ACTIONS, "consent_purpose": CONSENT_PURPOSES,
+          "consent_given_by": CONSENT_GIVERS, "consent_status": CONSENT_STATUSES,
+          "consent_purpose_word": PURPOSE_NAMES}  # inside a sentence: "a valid consent for referral"
 
 
 def label(table: str, code) -> str:

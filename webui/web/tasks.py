@@ -12,6 +12,7 @@ from forms.render import render_form
 
 from ..i18n import current_language
 from . import bp, engine, login_required
+from .labels import label
 from .util import arg_int, flash_error, page_args, translated
 
 VIEWS = ("mine", "queue", "escalations", "all")
@@ -63,6 +64,8 @@ def task(task_id):
     page = task_service.task_page(engine(), g.actor, task_id)
     if page["task"]["kind"] == "escalation":
         return _escalation(page)
+    if page["task"]["kind"] == "consent":
+        return _consent_review(page)
     form, translate = page["form_definition"], page["translate"]
     values, errors, notice = page["task"].get("values") or {}, None, None
     if request.method == "POST" and form is not None:
@@ -82,7 +85,12 @@ def task(task_id):
                 errors = err.fields or {}
                 notice = None
                 flash_error(err, _("Some answers need your attention; see the messages by the fields."))
-            except (Conflict, NotAllowed) as err:
+            except Conflict as err:
+                if err.details.get("consent_purpose"):  # the step needs a consent the case does not have
+                    flash_error(None, _consent_needed(err.details))
+                else:
+                    flash_error(err)
+            except NotAllowed as err:
                 flash_error(err)
     form_html = render_form(form, values, errors, translate=translate, language=current_language()) if form else None
     return render_template("task.html", page=page, task=page["task"], form_html=form_html, notice=notice,
@@ -118,6 +126,31 @@ def _escalation(page):
             except (Conflict, NotAllowed) as err:
                 flash_error(err)
     return render_template("escalation.html", page=page, task=task, errors=errors, values=values)
+
+
+def _consent_needed(details) -> str:
+    purpose = label("consent_purpose_word", details["consent_purpose"])
+    if details.get("consent_agency"):
+        return _("A valid consent for %(purpose)s (%(agency)s) is needed before this step: record it on the case "
+                 "page.", purpose=purpose, agency=details["consent_agency"])
+    return _("A valid consent for %(purpose)s is needed before this step: record it on the case page.",
+             purpose=purpose)
+
+
+def _consent_review(page):
+    """A revoked consent's review task: the worker marks it done, optionally saying what they did."""
+    task = page["task"]
+    if request.method == "POST" and task["state"] == "open":
+        comment = request.form.get("comment", "").strip()
+        try:
+            result = task_service.complete_task(engine(), g.actor, task["id"],
+                                                {"data": {"comment": comment} if comment else {}})
+            return render_template("task_done.html", result=result)
+        except InvalidInput as err:
+            flash_error(err, _("Say what you did in at most 500 characters."))
+        except (Conflict, NotAllowed) as err:
+            flash_error(err)
+    return render_template("task.html", page=page, task=task, form_html=None, notice=None, errors=None)
 
 
 @bp.post("/tasks/<task_id>/extend")

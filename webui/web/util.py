@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import flash, request
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 
 from engine import i18n
@@ -80,3 +80,12 @@ def _field_message(message) -> str:
         if pattern.match(message):
             return _(msgid)
     return known(message) or _("This answer is not valid.")
+
+
+def safe_path(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to somebody else's (``//host``, ``/\\host``, schemes)."""
+    from urllib.parse import urlparse
+    if (not target or urlparse(target).netloc or urlparse(target).scheme or not target.startswith("/")
+            or target.startswith("//") or target.startswith("/\\")):
+        return url_for("web.inbox")
+    return target
