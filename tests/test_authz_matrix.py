@@ -300,6 +300,13 @@ def may_hold(u: Who, c: CaseT) -> bool:
         (u.role == "social_worker" and c.owner_id == u.id)
 
 
+def may_rectify(u: Who, c: CaseT) -> bool:
+    """Correct a person's details at their request (open or closed case): the case's own worker, the supervisors
+    and the head of its district."""
+    return (u.role in SUPERVISING and c.district_id == u.district_id) or \
+        (u.role == "social_worker" and c.owner_id == u.id)
+
+
 def may_manage_case(u: Who, c: CaseT) -> bool:
     """Keep a case from anonymisation (legal hold): the supervisors and the head of its district."""
     return u.role in SUPERVISING and c.district_id == u.district_id
@@ -430,6 +437,8 @@ OPS = [
     Op("POST", "/api/v1/cases/<int:case_id>/resume", "case", case_rule(may_hold), body=lambda w, x: {}),
     # A person's request for everything held on them: a read of the case like any other, and logged as one.
     Op("GET", "/api/v1/cases/<int:case_id>/export", "case", case_rule(may_read_case), reads_case=True),
+    Op("POST", "/api/v1/cases/<int:case_id>/rectify", "case", case_rule(may_rectify),
+       body=lambda w, x: {"person_id": 1, "full_name": "Matrix Test Name", "reason": REASON}),
     Op("POST", "/api/v1/cases/<int:case_id>/legal-hold", "case", case_rule(may_manage_case),
        body=lambda w, x: {"reason": REASON}),
     # The consent register: read with the case (and logged as a read of it), written by its workers.
@@ -483,6 +492,8 @@ OPS = [
     Op("POST", "/cases/<int:case_id>/hold", "case", case_rule(may_hold),
        body=lambda w, x: {"waiting_for": "client", "reason": REASON}),
     Op("POST", "/cases/<int:case_id>/resume", "case", case_rule(may_hold), body=lambda w, x: {}),
+    Op("POST", "/cases/<int:case_id>/rectify", "case", case_rule(may_rectify),
+       body=lambda w, x: {"person_id": "1", "full_name": "Matrix Test Name", "reason": REASON}),
     Op("GET", "/cases/<int:case_id>/export", "case", case_rule(may_read_case), reads_case=True,
        queries=("", "?format=json")),
     Op("POST", "/cases/<int:case_id>/consents", "case",

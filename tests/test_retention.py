@@ -111,3 +111,47 @@ def test_only_supervisors_put_a_legal_hold(engine):
         retention.set_legal_hold(engine, actor(engine, "worker1"), case_id, "because")
     with pytest.raises(InvalidInput):
         retention.set_legal_hold(engine, actor(engine, "supervisor1"), case_id, "x")
+
+
+# --- rectification ----------------------------------------------------------------------------------------------
+
+def test_a_person_has_their_details_corrected_with_history(engine, anon):
+    case_id = open_case(engine, name=NAME, summary=SUMMARY)["id"]
+    worker = anon.login("worker1")
+    person_id = worker.get(f"/cases/{case_id}")[1]["subject"]["id"]
+
+    status, body = worker.post(f"/cases/{case_id}/rectify", {"person_id": person_id, "reason": "passport"})
+    assert status == 422  # nothing to correct
+    status, body = worker.post(f"/cases/{case_id}/rectify", {"person_id": person_id, "full_name": "X Y",
+                                                              "reason": "x"})
+    assert status == 422 and "reason" in body["fields"]
+    assert anon.login("worker2").post(f"/cases/{case_id}/rectify", {
+        "person_id": person_id, "full_name": "Someone Else", "reason": "because"})[0] in (403, 404)
+
+    status, body = worker.post(f"/cases/{case_id}/rectify", {
+        "person_id": person_id, "full_name": "Zulfiya Rahimberdiyeva-Karimova", "birth_date": "1951-03-15",
+        "reason": "Her passport shows a double surname and 1951"})
+    assert status == 200 and body["before"] == {"full_name": NAME, "birth_date": "1950-03-15"}
+    case = worker.get(f"/cases/{case_id}?lang=en")[1]
+    assert case["subject"]["full_name"] == "Zulfiya Rahimberdiyeva-Karimova"
+    assert case["subject_name"] == "Zulfiya Rahimberdiyeva-Karimova"
+    story = " ".join(entry["text"] for entry in case["story"])
+    assert f"the name (was “{NAME}”)" in story and "Her passport shows a double surname" in story
+    # the search follows the new name, in either script
+    assert [c["id"] for c in worker.get("/cases?q=Каримова")[1]["items"]] == [case_id]
+    # the old values stay in the person's export
+    export = worker.get(f"/cases/{case_id}/export")[1]
+    rectified = [h for h in export["history"] if h["action"] == "person.rectified"]
+    assert rectified[0]["details"]["before"]["full_name"] == NAME
+
+
+def test_correcting_details_in_the_browser(engine, server):
+    case_id = open_case(engine, name=NAME)["id"]
+    client = WebClient(server.url)
+    client.login("worker1", language="en")
+    page = client.get(f"/cases/{case_id}")
+    form = page.form("details.rectify form")
+    form.update({"full_name": "Zulfiya Rahimova", "reason": "Spelling in the referral was wrong"})
+    after = client.post(f"/cases/{case_id}/rectify", form)
+    assert after.status == 200 and "Zulfiya Rahimova" in after.texts("h1")[0]
+    assert "the old ones stay in the history" in after.text

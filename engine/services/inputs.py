@@ -239,3 +239,17 @@ class ConsentTaskIn(_Strict):
     """Completing the review task a revoked consent opened: what the worker did, optionally."""
 
     comment = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), _no_nul])
+
+
+class RectifyIn(_Strict):
+    """A correction of a person's details: only the fields given change; the reason is kept with the history."""
+    person_id = _id(required=True)
+    full_name = fields.String(validate=[validate.Length(min=1, max=200), _no_nul])
+    birth_date = fields.Date(allow_none=True, validate=_plausible_birth_date)
+    sex = fields.String(allow_none=True, validate=validate.OneOf(SEXES))
+    reason = _reason()
+
+    @validates_schema
+    def _something_to_correct(self, data, **kwargs):
+        if not {"full_name", "birth_date", "sex"} & set(data):
+            raise ValidationError("Give at least one detail to correct.", "full_name")

@@ -32,7 +32,7 @@ a case.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -336,6 +336,28 @@ def _case_held(story, event):
               waiting=tr(lang, WAITING_FOR[waiting]) if waiting in WAITING_FOR else (waiting or "—"))
 
 
+RECTIFIED_FIELDS = {"full_name": N_("the name"), "birth_date": N_("the birth date"), "sex": N_("the sex")}
+
+
+def _person_rectified(story, event):
+    details = event.details or {}
+    before = details.get("before") or {}
+    changed = []
+    for name, label in RECTIFIED_FIELDS.items():
+        if name not in before:
+            continue
+        old = before[name]
+        if name == "sex" or not old:
+            changed.append(tr(story.language, label))
+            continue
+        if name == "birth_date":
+            old = day(story.language, date.fromisoformat(old))
+        changed.append(tr(story.language, "%(field)s (was “%(old)s”)", field=tr(story.language, label), old=old))
+    return tr(story.language, "%(who)s corrected %(what)s on %(day)s at the person's request: %(reason)s.",
+              who=story.who(event.actor), what=", ".join(changed) or "—", day=story.day(event.at),
+              reason=story.reason(details.get("reason")))
+
+
 def _break_glass_opened(story, event):
     details = event.details or {}
     return tr(story.language, "%(who)s (administrator) opened break-glass access to this case on %(day)s for "
@@ -405,6 +427,7 @@ TELLERS = {
     "task.deadline_extended": _deadline_extended,
     "case.held": _case_held,
     "case.break_glass_opened": _break_glass_opened,
+    "person.rectified": _person_rectified,
     "case.resumed": _case_resumed,
     "case.closed": _case_closed,
     "consent.recorded": _consent_recorded,

@@ -23,6 +23,7 @@ def case_summary(case) -> dict:
         "owner": user_ref(case.owner),
         "stage": case.stage,
         "status": case.status,
+        "anonymised": case.anonymised_at is not None,
         "risk_level": case.risk_level,
         "categories": list(case.categories or []),
         "opened_at": iso(case.opened_at),

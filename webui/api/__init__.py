@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
 from engine.i18n import LANGUAGES
-from engine.services import breakglass, calendars, retention, cases, definitions, notifications, tasks, users
-from engine.services import consents
+from engine.services import (breakglass, calendars, cases, consents, definitions, notifications, rectification,
+                             retention, tasks, users)
 from engine.services.inputs import text_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -193,6 +193,11 @@ def resume_case(case_id):
 @bp.get("/cases/<int:case_id>/export")
 def export_case(case_id):
     return retention.export_case(engine(), g.actor, case_id)
+
+
+@bp.post("/cases/<int:case_id>/rectify")
+def rectify(case_id):
+    return rectification.rectify_person(engine(), g.actor, case_id, body())
 
 
 @bp.post("/cases/<int:case_id>/legal-hold")

@@ -78,6 +78,8 @@ ROUTES = [
     ("/definitions", "get", "Published process definition versions", None, None, True),
     ("/cases/{case_id}/export", "get", "Everything held on the case's person, for their request (logged)", None,
      None, True),
+    ("/cases/{case_id}/rectify", "post", "Correct a person's details at their request (reason kept with the history)",
+     inputs.RectifyIn, None, True),
     ("/cases/{case_id}/legal-hold", "post", "Put a case under legal hold (reason) or lift it (no reason)", None,
      None, True),
     ("/break-glass", "get", "Break-glass access: an administrator's own, or a supervisor's district's", None, None,

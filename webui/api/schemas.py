@@ -21,6 +21,7 @@ class CaseSummary(Schema):
     owner = fields.Nested(UserRef)
     stage = fields.String(allow_none=True)
     status = fields.String()
+    anonymised = fields.Boolean(metadata={"description": "its personal data were removed after the retention date"})
     risk_level = fields.String(allow_none=True)
     categories = fields.List(fields.String())
     opened_at = fields.String()

@@ -11,6 +11,7 @@ from engine import i18n
 from engine.errors import Conflict, EngineError, InvalidInput, NotAllowed
 from engine.services import cases as case_service
 from engine.services import consents as consent_service
+from engine.services import rectification
 from engine.services import retention
 from engine.services.inputs import CHANNELS, RELATIONS, SEXES
 
@@ -140,6 +141,35 @@ def hold(case_id):
     except EngineError as err:
         flash_error(err)
     return redirect(url_for("web.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/rectify")
+@login_required
+def rectify(case_id):
+    """Correct a person's details at their request; the old values stay in the history."""
+    form = request.form
+    payload = {"person_id": _int(form.get("person_id")), "reason": form.get("reason", "")}
+    if form.get("full_name", "").strip():
+        payload["full_name"] = form["full_name"]
+    if form.get("birth_date", "").strip():
+        payload["birth_date"] = form["birth_date"].strip()
+    if form.get("sex", "").strip():
+        payload["sex"] = form["sex"].strip()
+    try:
+        rectification.rectify_person(engine(), g.actor, case_id, payload)
+        flash(_("The details were corrected; the old ones stay in the history."), "success")
+    except InvalidInput as err:
+        flash_error(err, _("Change at least one detail and say why (at least 3 characters)."))
+    except EngineError as err:
+        flash_error(err)
+    return redirect(url_for("web.case", case_id=case_id))
+
+
+def _int(raw):
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
 
 
 @bp.post("/cases/<int:case_id>/resume")
