@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 class LiveServer:
     def __init__(self, app):
+        self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

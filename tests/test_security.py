@@ -167,3 +167,49 @@ def test_no_form_redirects_to_another_site(server):
     for back in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"):
         page = client.post("/dashboard/reassign", {"csrf_token": csrf, "task_id": "", "back": back})
         assert page.url.startswith(server.url), (back, page.url)
+
+
+def _every_url(app, values) -> list[tuple[str, str]]:
+    """Every rule of the app as (method, URL), its parameters filled from ``values``."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = rule.rule
+            for name in rule.arguments:
+                url = url.replace(f"<{name}>", str(values[name])).replace(f"<int:{name}>", str(values[name]))
+            urls.append((method, url))
+    return urls
+
+
+def test_headers_and_cookie_flags_on_every_route(engine, server):
+    """Every route, every method, as a signed-in user: whatever the status, the headers are there, and every
+    cookie set is HttpOnly and SameSite."""
+    from tests.helpers import open_case, open_tasks
+    import urllib.request
+    case_id = open_case(engine)["id"]
+    task_id = open_tasks(engine, case_id)[0].id
+    values = {"case_id": case_id, "task_id": task_id, "grant_id": 1, "notification_id": 1, "code": "UZ",
+              "override_id": 1, "session_id": "0" * 16, "consent_id": 1, "filename": "yordam.css"}
+    client = WebClient(server.url)
+    client.login("supervisor1", language="en")
+    urls = _every_url(server.app, values)
+    assert len(urls) > 60
+    for method, url in urls:
+        request = urllib.request.Request(server.url + url, method=method,
+                                         data=b"{}" if method in ("POST", "PUT", "DELETE") else None,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            response = client.opener.open(request, timeout=30)
+        except urllib.error.HTTPError as err:
+            response = err
+        headers = response.headers
+        assert response.status < 500, (method, url, response.status)
+        assert headers["X-Content-Type-Options"] == "nosniff", (method, url)
+        assert headers["X-Frame-Options"] == "DENY", (method, url)
+        assert "default-src 'self'" in headers["Content-Security-Policy"], (method, url)
+        assert headers["Referrer-Policy"] == "same-origin", (method, url)
+        if not url.startswith("/static/"):
+            assert headers["Cache-Control"] == "no-store", (method, url)
+        for cookie in headers.get_all("Set-Cookie") or []:
+            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, (method, url, cookie)
+        response.close()

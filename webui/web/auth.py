@@ -13,6 +13,11 @@ from . import SESSION_COOKIE, bp, engine, login_required
 from .util import safe_path
 
 
+def _secure_cookies() -> bool:
+    """HTTPS only in production (also behind a proxy that ends TLS), or whenever the request came over HTTPS."""
+    return request.is_secure or engine().settings.is_production
+
+
 def _safe_next(target: str | None) -> str:
     return safe_path(target)
 
@@ -34,9 +39,10 @@ def login():
             if language in LANGUAGES and language != actor.language:
                 actor = users.set_language(engine(), actor, language)
             response = make_response(redirect(_safe_next(request.form.get("next"))))
-            response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure,
+            response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure_cookies(),
                                 max_age=engine().settings.token_ttl_hours * 3600)
-            response.set_cookie(LANGUAGE_COOKIE, actor.language, samesite="Lax", max_age=365 * 86400)
+            response.set_cookie(LANGUAGE_COOKIE, actor.language, samesite="Lax", max_age=365 * 86400, httponly=True,
+                                secure=_secure_cookies())
             return response
     page = render_template("login.html", error=error, next=request.values.get("next", ""),
                            chosen=current_language())
@@ -66,7 +72,8 @@ def profile():
             error = _("Choose one of the languages in the list.")
     response = make_response(_profile_page(saved=saved, error=error))
     if saved:
-        response.set_cookie(LANGUAGE_COOKIE, g.actor.language, samesite="Lax", max_age=365 * 86400)
+        response.set_cookie(LANGUAGE_COOKIE, g.actor.language, samesite="Lax", max_age=365 * 86400, httponly=True,
+                            secure=_secure_cookies())
     return response
 
 
