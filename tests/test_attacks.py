@@ -46,6 +46,7 @@ LIMIT_SECONDS = 2.0  # generous: a refusal takes milliseconds
 DOCTYPE = "a DOCTYPE is not allowed in BPMN or DMN files"
 TOO_BIG = "the file is larger than 5 MB"
 TOO_DEEP = "the elements are nested more than 256 levels deep"
+XINCLUDE = "XInclude is not allowed in BPMN or DMN files"
 #: What the author is told when the file arrives as text (lint, publishing, the CLI, an API upload).
 REFUSED = {
     "xxe_local_file.bpmn": DOCTYPE,
@@ -59,12 +60,12 @@ REFUSED = {
     "utf16_bom.bpmn": "the file is not UTF-8 encoded",
     "ten_megabytes.bpmn": TOO_BIG,  # generated below, never committed
     "deep_nesting.bpmn": TOO_DEEP,  # generated below
+    "xinclude_local_file.bpmn": XINCLUDE,
+    "xinclude_http.dmn": XINCLUDE,
 }
 #: Handed to the parser as bytes, a UTF-7 or UTF-16 file is decoded by the parser itself, past the DOCTYPE
 #: pre-check: the parser's own settings must hold, and the DOCTYPE is refused after parsing.
 REFUSED_AS_BYTES = {**REFUSED, "utf7_declaration.bpmn": DOCTYPE, "utf16_bom.bpmn": DOCTYPE}
-#: Not refused, inert: lxml never processes XInclude unless asked, and nothing here asks.
-INERT = {"xinclude_local_file.bpmn", "xinclude_http.dmn"}
 GENERATED = {"ten_megabytes.bpmn", "deep_nesting.bpmn"}
 REPLACES = {".bpmn": "case_management.bpmn", ".dmn": "risk_level.dmn"}  # the shipped file an attack stands in for
 
@@ -199,7 +200,7 @@ class Timer:
 
 def test_the_corpus_is_what_this_file_expects():
     committed = {p.name for p in CORPUS.iterdir()}
-    assert committed == (set(REFUSED) - GENERATED) | INERT
+    assert committed == set(REFUSED) - GENERATED
     assert all(p.stat().st_size < 64 * 1024 for p in CORPUS.iterdir())  # small files; the big ones are generated
     assert b"<!DOCTYPE" not in (CORPUS / "utf7_declaration.bpmn").read_bytes()  # the disguise is real
     assert b"<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\x00E" in (CORPUS / "utf16_bom.bpmn").read_bytes()
@@ -237,18 +238,9 @@ def test_the_parser_refuses_every_attack_quickly_without_touching_files_or_netwo
                 if expected != TOO_BIG:
                     assert refused.value.line, (name, how)  # the author is told where
             else:
-                assert re.search(r"DOCTYPE|entit|PEReference", message, re.IGNORECASE), (name, how, message)
+                assert re.search(r"DOCTYPE|entit|PEReference|XInclude", message, re.IGNORECASE), (name, how, message)
             trap.assert_untouched(message)
     trap.assert_untouched()
-
-
-def test_xinclude_stays_inert_in_the_parser(trap):
-    for name in sorted(INERT):
-        for local_file in (trap.file, trap.pipe):
-            root = parse_xml(trap.materialise(name, local_file).decode("utf-8"))
-            includes = list(root.iter("{http://www.w3.org/2001/XInclude}include"))
-            assert len(includes) == 1 and includes[0].get("href").startswith(("file:", "http:"))
-            trap.assert_untouched(etree.tostring(root, encoding="unicode"))
 
 
 def test_a_file_at_the_depth_limit_compiles_and_one_level_more_is_refused_by_name():
@@ -333,24 +325,27 @@ def test_publishing_refuses_every_attack_and_stores_nothing(engine, trap):
     trap.assert_untouched(after)
 
 
-def test_xinclude_and_external_references_stay_inert_when_published(engine, trap):
-    """A set that is otherwise fine publishes with an xi:include, a schemaLocation and a stylesheet instruction:
-    none of them is fetched or resolved, in the stored files or in the compiled spec."""
+def test_external_references_stay_inert_when_published_and_xinclude_is_refused(engine, trap):
+    """A set that is otherwise fine publishes with a schemaLocation and a stylesheet instruction: neither is
+    fetched or resolved, in the stored files or in the compiled spec. An xi:include is refused by name."""
     bpmn = SHIPPED["case_management.bpmn"]
-    anchor = "<bpmn:extensionElements>"
-    include = (f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{trap.file.as_uri()}" parse="text"/>'
-               f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{trap.http}/xinclude.xml"/>')
-    attacked = bpmn.replace(anchor, anchor + include, 1)
-    attacked = attacked.replace('<bpmn:definitions ', f'<?xml-stylesheet type="text/xsl" href="{trap.http}/s.xsl"?>'
-                                '\n<bpmn:definitions xsi:schemaLocation="http://www.omg.org/spec/BPMN/20100524/MODEL '
-                                f'{trap.http}/BPMN20.xsd" ', 1)
-    assert attacked.count(trap.http) == 3
+    attacked = bpmn.replace('<bpmn:definitions ', f'<?xml-stylesheet type="text/xsl" href="{trap.http}/s.xsl"?>'
+                            '\n<bpmn:definitions xsi:schemaLocation="http://www.omg.org/spec/BPMN/20100524/MODEL '
+                            f'{trap.http}/BPMN20.xsd" ', 1)
+    assert attacked.count(trap.http) == 2
     version, created = definitions.publish(engine, {**SHIPPED, "case_management.bpmn": attacked}, note="inert")
     assert created
     with engine.db.read() as session:
         row = session.get(DefinitionVersion, version.id)
         trap.assert_untouched(row.spec_json, json.dumps(row.files))
-        assert "xi:include" in row.files["case_management.bpmn"]  # kept as written, never processed
+    anchor = "<bpmn:extensionElements>"
+    include = f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{trap.file.as_uri()}" parse="text"/>'
+    before = stored(engine)
+    with pytest.raises(DefinitionInvalid) as refused:
+        definitions.publish(engine, {**SHIPPED, "case_management.bpmn": bpmn.replace(anchor, anchor + include, 1)})
+    assert XINCLUDE in refused.value.problems[0].message
+    assert stored(engine) == before
+    trap.assert_untouched(refused.value)
 
 
 def _cli(capsys, *argv):

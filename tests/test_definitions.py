@@ -500,17 +500,16 @@ def test_undecodable_text_is_a_problem_not_a_crash():
     assert [(p.file, p.rule) for p in problems] == [(BPMN_FILE, "xml")]
 
 
-def test_xinclude_is_not_processed(tmp_path):
+def test_xinclude_is_refused_and_never_processed(tmp_path):
     secret = "SENTINEL-xinclude"
     sentinel = tmp_path / "secret.txt"
     sentinel.write_text(secret)
     files = mutate(HOME_VISIT_PROPERTIES, HOME_VISIT_PROPERTIES + f'        <xi:include xmlns:xi="http://www.w3.org/'
                    f'2001/XInclude" href="{sentinel}" parse="text"/>\n')
-    compiled = compile_definition(files)
-    assert secret not in compiled.spec_json
-    properties = compiled.user_tasks["home_visit_assessment"].properties
-    assert (properties["formKey"], properties["deadline"]) == ("needs_assessment", "5 working days")
-    assert all(secret not in value for value in properties.values())
+    problems = check_definition(files)
+    assert [(p.file, p.rule) for p in problems] == [(BPMN_FILE, "xml")]
+    assert "XInclude is not allowed" in problems[0].message and problems[0].line
+    assert all(secret not in p.message for p in problems)
 
 
 # --- schema ----------------------------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ _UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 _TOO_DEEP = re.compile(r"Excessive depth in document: (\d+)")
 
 
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+
+
 class UnsafeXML(ValueError):
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message)
@@ -54,4 +57,8 @@ def parse_xml(content: bytes | str):
         raise UnsafeXML(message, err.lineno) from None
     if root.getroottree().docinfo.doctype:
         raise UnsafeXML("a DOCTYPE is not allowed in BPMN or DMN files", 1)
+    for element in root.iter(f"{{{XINCLUDE_NS}}}*"):
+        # Never processed here (lxml includes only when asked), but it has no place in a process file, and a
+        # later tool that did process it would read files or the network: refused, with its line.
+        raise UnsafeXML("XInclude is not allowed in BPMN or DMN files", element.sourceline)
     return root
