@@ -23,7 +23,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from lxml import etree
 from sqlalchemy import select
 
 from engine.db.models import AuditEvent, Base, DefinitionVersion, Task, User
