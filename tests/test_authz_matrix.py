@@ -42,8 +42,9 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select, text
 
-from engine.db.models import ApiToken, AuditEvent, BreakGlass, Case, Consent, Notification, OrgUnit, Task, User
-from engine.services import breakglass, calendars, consents, demo
+from engine.db.models import (ApiToken, AuditEvent, BreakGlass, Case, Consent, DefinitionDraft, Notification,
+                              OrgUnit, Task, User)
+from engine.services import breakglass, calendars, consents, demo, drafts
 from engine.services.demo import actor as demo_actor
 from tests.api_client import Client, LiveServer
 from tests.conftest import make_engine
@@ -148,6 +149,7 @@ def _stage(engine) -> None:
     breakglass.open_access(engine, admin, {"case_id": first["worker3"], "reason": reason, "minutes": 240})
     for name, case_id in first.items():
         consents.record_consent(engine, demo_actor(engine, name), case_id, CONSENT)
+    drafts.start_draft(engine, demo_actor(engine, "methodologist1"), {"name": "Matrix draft"})
 
 
 def _build_world(engine, url) -> World:
@@ -158,6 +160,7 @@ def _build_world(engine, url) -> World:
                  for u in session.scalars(select(User).where(User.username.in_(USERNAMES)))}
         grants = session.scalars(select(BreakGlass).order_by(BreakGlass.id)).all()
         consent_rows = session.execute(select(Consent.id, Consent.case_id).order_by(Consent.id)).all()
+        draft_id = session.scalar(select(DefinitionDraft.id).order_by(DefinitionDraft.id))
         assignees = {}
         for case_id, user_id in session.execute(select(Task.case_id, Task.assignee_id)
                                                 .where(Task.assignee_id.is_not(None))):
@@ -230,6 +233,7 @@ def _build_world(engine, url) -> World:
         "static": [Target("yordam.css", {"filename": "yordam.css"})],
         "consent": [Target(f"consent in the register of case {case_id}", {"case_id": case_id, "consent_id": cid},
                            case=cases[case_id]) for cid, case_id in consent_rows],
+        "draft": [Target("a methodologist's draft", {"draft_id": draft_id, "name": "case_management.bpmn"})],
         "grant": [Target(f"{by_id[g.user_id]}'s {'ended' if g.closed_at else 'open'} break-glass grant",
                          {"grant_id": g.id}, owner_id=g.user_id) for g in grants],
     }
@@ -469,6 +473,17 @@ OPS = [
     Op("GET", "/api/v1/break-glass", may=roles("admin", *SUPERVISING)),
     Op("POST", "/api/v1/break-glass", "case", roles("admin"), body=_grant_body),
     Op("POST", "/api/v1/break-glass/<int:grant_id>/close", "grant", own, body=lambda w, x: {}),
+    # The workbench: process drafts hold no personal data, and are the methodologists' alone.
+    Op("GET", "/api/v1/drafts", may=roles("methodologist")),
+    Op("POST", "/api/v1/drafts", may=roles("methodologist"), body=lambda w, x: {"name": "Matrix probe"}),
+    Op("GET", "/api/v1/drafts/<int:draft_id>", "draft", roles("methodologist")),
+    Op("DELETE", "/api/v1/drafts/<int:draft_id>", "draft", roles("methodologist")),
+    Op("PUT", "/api/v1/drafts/<int:draft_id>/files/<name>", "draft", roles("methodologist"),
+       body=lambda w, x: {"content": "<x/>", "row_version": 1}),
+    Op("DELETE", "/api/v1/drafts/<int:draft_id>/files/<name>", "draft", roles("methodologist")),
+    Op("POST", "/api/v1/drafts/<int:draft_id>/check", "draft", roles("methodologist"), body=lambda w, x: {}),
+    Op("POST", "/api/v1/drafts/<int:draft_id>/publish", "draft", roles("methodologist"),
+       body=lambda w, x: {"note": "Matrix probe"}),
     # --- the HTML app ---
     Op("GET", "/static/<path:filename>", "static", public=True),
     Op("GET", "/login", public=True),

@@ -583,3 +583,13 @@ def test_translations_must_belong_to_a_form_or_a_process_of_the_set():
     assert problem.rule == "orphan" and "neither a form nor a BPMN file" in problem.message
     files = dict(SHIPPED, **{"plan_approval.i18n.json": '{"ru": {"Not a text of the form": "x"}}'})
     assert the_problem(files).file == "plan_approval.i18n.json"
+
+
+def test_a_file_of_the_wrong_kind_is_named_as_such():
+    bpmn_problems = check_definition(with_bpmn('<?xml version="1.0"?>\n<html><body/></html>'))
+    assert [(p.file, p.rule, p.line) for p in bpmn_problems] == [(BPMN_FILE, "xml", 2)]
+    assert bpmn_problems[0].message == "the file is not BPMN 2.0: its root element is 'html'"
+    files = {**SHIPPED, "extra.dmn": "<not-dmn/>"}
+    [problem] = check_definition(files)
+    assert (problem.file, problem.message) == ("extra.dmn", "the file is not DMN: its root element is 'not-dmn'")
+    assert problem.hint.startswith("a DMN file starts with")

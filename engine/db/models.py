@@ -144,6 +144,36 @@ class DefinitionVersion(Base):
         return f"{self.process_id}@{self.content_hash[:16]}"
 
 
+class DefinitionDraft(Base):
+    """A methodologist's working copy of a definition set (BPMN, DMN, forms and their translations).
+
+    Saved as often as she likes; checked on every save (``problems``); published as a new immutable version.
+    Never holds personal data: scenarios use synthetic answers.
+    """
+
+    __tablename__ = "definition_drafts"
+    __table_args__ = (CheckConstraint("status in ('open', 'published', 'discarded')", name="ck_drafts_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    files: Mapped[dict]
+    problems: Mapped[list] = mapped_column(default=list)
+    scenarios: Mapped[list] = mapped_column(default=list)
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("definition_versions.id"))
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey("definition_versions.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    based_on: Mapped[DefinitionVersion | None] = relationship(foreign_keys=[based_on_id])
+
+
 CASE_STATUSES = ("open", "closed")
 RISK_LEVELS = ("none", "low", "medium", "high")
 

@@ -147,9 +147,15 @@ def _load(files):
                 problems.append(Problem(name, str(err), "form", hint="fix the form definition"))
         elif name.endswith((".bpmn", ".dmn")):
             try:
-                trees[name] = parse_xml(text)
+                root = parse_xml(text)
             except UnsafeXML as err:
                 problems.append(Problem(name, str(err), "xml", line=err.line))
+            else:
+                wrong = _wrong_root(name, root)
+                if wrong:
+                    problems.append(wrong)
+                else:
+                    trees[name] = root
         elif not name.endswith(TEXTS_SUFFIX):
             problems.append(Problem(name, "unknown file type (expected .bpmn, .dmn, .form.json or .i18n.json)",
                                     "file"))
@@ -214,6 +220,27 @@ def process_texts(text: str, root) -> dict[str, dict[str, str]]:
     return data
 
 
+_BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
+
+
+def _wrong_root(name, root) -> Problem | None:
+    """A .bpmn file must be BPMN 2.0 and a .dmn file DMN (1.1 to 1.3): anything else is named as such."""
+    tag = root.tag if isinstance(root.tag, str) else ""
+    if name.endswith(".bpmn") and tag != _BPMN_ROOT:
+        return Problem(name, f"the file is not BPMN 2.0: its root element is {_local(tag)!r}", "xml",
+                       line=root.sourceline, hint="a BPMN file starts with <bpmn:definitions xmlns:bpmn="
+                                                  "\"http://www.omg.org/spec/BPMN/20100524/MODEL\">")
+    if name.endswith(".dmn") and not (tag.endswith("}definitions") and "omg.org/spec/DMN" in tag):
+        return Problem(name, f"the file is not DMN: its root element is {_local(tag)!r}", "xml",
+                       line=root.sourceline, hint="a DMN file starts with <definitions xmlns=\"https://www.omg.org/"
+                                                  "spec/DMN/20191111/MODEL/\">")
+    return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
 def _parse_with_spiff(trees, process_id):
     parser = SpiffBpmnParser(validator=VALIDATOR)
     problems = []
@@ -225,6 +252,10 @@ def _parse_with_spiff(trees, process_id):
                 parser.add_dmn_xml(root, filename=name)
         except ValidationException as err:
             problems.append(_validation_problem(err, name))
+        except Exception as err:  # noqa: BLE001 - the library trips over odd but well-formed files
+            problems.append(Problem(name, f"the file cannot be read as {'BPMN' if name.endswith('.bpmn') else 'DMN'}"
+                                          f": {type(err).__name__}: {err}", "schema",
+                                    hint="the file does not follow the BPMN/DMN schema"))
     if problems:
         return None, problems
     try:

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
 from engine.i18n import LANGUAGES
-from engine.services import (breakglass, calendars, cases, consents, definitions, notifications, rectification,
-                             retention, tasks, users)
+from engine.services import (breakglass, calendars, cases, consents, definitions, drafts, notifications,
+                             rectification, retention, tasks, users)
 from engine.services.inputs import text_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -286,6 +286,47 @@ def list_definitions():
                            "stages": v.stages, "note": v.note, "published_at": v.published_at.isoformat(),
                            "files": sorted(v.files), "open_cases": open_cases}
                           for v, open_cases in definitions.list_versions(session)]}
+
+
+@bp.get("/drafts")
+def list_drafts():
+    return drafts.list_drafts(engine(), g.actor, include_closed=arg_bool("all"))
+
+
+@bp.post("/drafts")
+def start_draft():
+    return drafts.start_draft(engine(), g.actor, body()), 201
+
+
+@bp.get("/drafts/<int:draft_id>")
+def get_draft(draft_id):
+    return drafts.get_draft(engine(), g.actor, draft_id)
+
+
+@bp.delete("/drafts/<int:draft_id>")
+def discard_draft(draft_id):
+    drafts.discard(engine(), g.actor, draft_id)
+    return "", 204
+
+
+@bp.put("/drafts/<int:draft_id>/files/<name>")
+def save_draft_file(draft_id, name):
+    return drafts.save_file(engine(), g.actor, draft_id, name, body())
+
+
+@bp.delete("/drafts/<int:draft_id>/files/<name>")
+def delete_draft_file(draft_id, name):
+    return drafts.delete_file(engine(), g.actor, draft_id, name, {"row_version": arg_int("row_version")})
+
+
+@bp.post("/drafts/<int:draft_id>/check")
+def check_draft(draft_id):
+    return drafts.check(engine(), g.actor, draft_id)
+
+
+@bp.post("/drafts/<int:draft_id>/publish")
+def publish_draft(draft_id):
+    return drafts.publish(engine(), g.actor, draft_id, body()), 201
 
 
 @bp.get("/openapi.json")

@@ -14,7 +14,8 @@ _NUMBER = {"type": "integer", "minimum": 0, "maximum": inputs.MAX_ID}
 _BOOL = {"type": "boolean"}
 PATH_PARAMETERS = {"case_id": _ID, "task_id": {"type": "string"}, "notification_id": _ID,
                    "code": {"type": "string", "enum": ["UZ", "KZ", "KG"]}, "override_id": _ID,
-                   "consent_id": _ID, "grant_id": _ID}
+                   "consent_id": _ID, "grant_id": _ID, "draft_id": _ID,
+                   "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}}
 
 
 def _page(limit: int) -> dict:
@@ -29,6 +30,8 @@ QUERY = {
                         "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
                         "kind": {"type": "string", "enum": ["process", "escalation", "consent"]}, **_page(500)},
     ("/notifications", "get"): {"unread": _BOOL, **_page(200)},
+    ("/drafts", "get"): {"all": _BOOL},
+    ("/drafts/{draft_id}/files/{name}", "delete"): {"row_version": _NUMBER},
     ("/calendars/{code}/days", "get"): {"from": {"type": "string", "format": "date"},
                                         "to": {"type": "string", "format": "date"}, "org_unit": _NUMBER},
 }
@@ -36,7 +39,8 @@ QUERY = {
 SUCCESS = {("/cases", "post"): "201", ("/cases/{case_id}/consents", "post"): "201",
            ("/calendars/{code}/days", "post"): "201",
            ("/calendars/{code}/days/{override_id}", "delete"): "204", ("/auth/logout", "post"): "204",
-           ("/break-glass", "post"): "201", ("/break-glass/{grant_id}/close", "post"): "204"}
+           ("/break-glass", "post"): "201", ("/drafts", "post"): "201",
+           ("/drafts/{draft_id}", "delete"): "204", ("/drafts/{draft_id}/publish", "post"): "201", ("/break-glass/{grant_id}/close", "post"): "204"}
 
 ROUTES = [
     ("/auth/login", "post", "Log in; returns a bearer token", schemas.LoginIn, schemas.LoginOut, False),
@@ -82,6 +86,18 @@ ROUTES = [
      inputs.RectifyIn, None, True),
     ("/cases/{case_id}/legal-hold", "post", "Put a case under legal hold (reason) or lift it (no reason)", None,
      None, True),
+    ("/drafts", "get", "Open drafts of the process (methodologists; all=true includes published and discarded)",
+     None, None, True),
+    ("/drafts", "post", "Start a draft from a published version (name, from_version; latest by default)",
+     schemas.DraftIn, None, True),
+    ("/drafts/{draft_id}", "get", "A draft with its files and the problems of its last check", None, None, True),
+    ("/drafts/{draft_id}", "delete", "Discard a draft", None, None, True),
+    ("/drafts/{draft_id}/files/{name}", "put", "Save one file of a draft (content, row_version); checks the set",
+     schemas.DraftFileIn, None, True),
+    ("/drafts/{draft_id}/files/{name}", "delete", "Remove one file of a draft (?row_version=)", None, None, True),
+    ("/drafts/{draft_id}/check", "post", "Validate and lint the draft now", None, None, True),
+    ("/drafts/{draft_id}/publish", "post", "Publish the draft as a new version (note)", schemas.PublishIn, None,
+     True),
     ("/break-glass", "get", "Break-glass access: an administrator's own, or a supervisor's district's", None, None,
      True),
     ("/break-glass", "post", "Open time-limited access to one case with a reason (administrators)",

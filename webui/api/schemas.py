@@ -186,3 +186,17 @@ class ConsentList(Schema):
     case_id = fields.Integer()
     today = fields.String(metadata={"description": "the day validity is judged on"})
     items = fields.List(fields.Nested(ConsentOut))
+
+
+class DraftIn(Schema):
+    name = fields.String(required=True, metadata={"description": "1–200 characters"})
+    from_version = fields.Integer(metadata={"description": "a published version number; the latest if left out"})
+
+
+class DraftFileIn(Schema):
+    content = fields.String(required=True)
+    row_version = fields.Integer(required=True, metadata={"description": "the draft's row_version you edited"})
+
+
+class PublishIn(Schema):
+    note = fields.String(required=True, metadata={"description": "what changed, 3–500 characters"})

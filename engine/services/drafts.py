@@ -1,0 +1,201 @@
+"""The methodologist's drafts: working copies of a definition set, checked on every save, published as versions.
+
+A draft starts from a published version (the latest by default), holds its files by name, and is saved one file
+at a time. Every save runs the same validation and lint as publishing (``check_definition``) and keeps the
+problems on the draft, so the workbench shows them at once. Two methodologists editing one draft do not
+overwrite each other: a save names the ``row_version`` it was based on. Publishing is refused while a problem is
+left; the version it makes is immutable, and new cases start on it.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..db.models import DefinitionDraft, DefinitionVersion
+from ..errors import Conflict, DefinitionInvalid, InvalidInput, NotFound
+from ..process.definitions import check_definition
+from . import definitions
+from .actors import Actor
+from .audit import record
+from .views import iso
+
+EDITORS = ("methodologist",)
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+FILE_KINDS = (".bpmn", ".dmn", ".form.json", ".i18n.json")
+MAX_FILE_CHARS = 1_000_000
+MAX_FILES = 100
+
+
+def start_draft(engine, actor: Actor, payload) -> dict:
+    """A new draft: a copy of the given published version (``from_version``) or of the latest one."""
+    actor.require(*EDITORS, action="edit process definitions")
+    payload = payload if isinstance(payload, dict) else {}
+    name = " ".join(str(payload.get("name") or "").split())
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("The draft is not valid.", fields={"name": ["Name the draft (1–200 characters)."]})
+    number = payload.get("from_version")
+    now = engine.now()
+    with engine.db.write() as session:
+        if number is None:
+            base = definitions.latest(session)
+        elif isinstance(number, int) and not isinstance(number, bool):
+            base = session.scalar(select(DefinitionVersion).where(
+                DefinitionVersion.process_id == definitions.DEFAULT_PROCESS, DefinitionVersion.version == number))
+        else:
+            base = None
+        if base is None:
+            raise InvalidInput("The draft is not valid.", fields={"from_version": ["There is no such version."]})
+        draft = DefinitionDraft(process_id=base.process_id, name=name, status="open", files=dict(base.files),
+                                problems=[], scenarios=[], based_on_id=base.id, created_by_id=actor.id,
+                                created_at=now, updated_by_id=actor.id, updated_at=now)
+        session.add(draft)
+        session.flush()
+        record(session, now, "draft.started", actor_id=actor.id, draft_id=draft.id, from_version=base.version)
+        return _view(draft, with_files=True)
+
+
+def list_drafts(engine, actor: Actor, *, include_closed: bool = False) -> dict:
+    actor.require(*EDITORS, action="see process drafts")
+    with engine.db.read() as session:
+        query = select(DefinitionDraft).order_by(DefinitionDraft.updated_at.desc())
+        if not include_closed:
+            query = query.where(DefinitionDraft.status == "open")
+        return {"items": [_view(d) for d in session.scalars(query.limit(200))]}
+
+
+def get_draft(engine, actor: Actor, draft_id) -> dict:
+    actor.require(*EDITORS, action="see process drafts")
+    with engine.db.read() as session:
+        return _view(_draft(session, draft_id), with_files=True)
+
+
+def save_file(engine, actor: Actor, draft_id, name: str, payload) -> dict:
+    """Save one file of a draft (new or changed) and check the whole set again."""
+    actor.require(*EDITORS, action="edit process definitions")
+    payload = payload if isinstance(payload, dict) else {}
+    content, expected = payload.get("content"), payload.get("row_version")
+    problems = {}
+    if not isinstance(name, str) or not FILE_NAME.match(name) or not name.endswith(FILE_KINDS):
+        problems["name"] = ["Use a file name of letters, digits, dots, dashes or underscores ending in .bpmn, "
+                            ".dmn, .form.json or .i18n.json."]
+    if not isinstance(content, str) or not content.strip():
+        problems["content"] = ["Send the file's text."]
+    elif len(content) > MAX_FILE_CHARS or "\x00" in content:
+        problems["content"] = [f"A file holds at most {MAX_FILE_CHARS:,} characters of text."]
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        problems["row_version"] = ["Send the row_version of the draft you edited."]
+    if problems:
+        raise InvalidInput("The file is not valid.", fields=problems)
+    return _change(engine, actor, draft_id, expected, lambda files: files.__setitem__(name, content),
+                   "draft.file_saved", file=name)
+
+
+def delete_file(engine, actor: Actor, draft_id, name: str, payload) -> dict:
+    actor.require(*EDITORS, action="edit process definitions")
+    expected = (payload or {}).get("row_version") if isinstance(payload, dict) else None
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise InvalidInput("The request is not valid.",
+                           fields={"row_version": ["Send the row_version of the draft you edited."]})
+
+    def remove(files):
+        if name not in files:
+            raise NotFound(f"The draft has no file {name!r}.")
+        del files[name]
+    return _change(engine, actor, draft_id, expected, remove, "draft.file_deleted", file=name)
+
+
+def check(engine, actor: Actor, draft_id) -> dict:
+    """Run the checks on demand (they also run on every save)."""
+    actor.require(*EDITORS, action="check process drafts")
+    with engine.db.write() as session:
+        draft = _draft(session, draft_id)
+        draft.problems = [p.as_dict() for p in check_definition(draft.files, draft.process_id)]
+        return _view(draft, with_files=False)
+
+
+def discard(engine, actor: Actor, draft_id) -> None:
+    actor.require(*EDITORS, action="discard process drafts")
+    with engine.db.write() as session:
+        draft = _draft(session, draft_id)
+        _require_open(draft)
+        draft.status, draft.updated_at, draft.updated_by_id = "discarded", engine.now(), actor.id
+        record(session, engine.now(), "draft.discarded", actor_id=actor.id, draft_id=draft.id)
+
+
+def publish(engine, actor: Actor, draft_id, payload) -> dict:
+    """Make the draft a new immutable version (with a change note), if it has no problem left."""
+    actor.require(*EDITORS, action="publish process definitions")
+    payload = payload if isinstance(payload, dict) else {}
+    note = " ".join(str(payload.get("note") or "").split())
+    if not 3 <= len(note) <= 500:
+        raise InvalidInput("The publication is not valid.",
+                           fields={"note": ["Say what changed, in 3–500 characters."]})
+    with engine.db.read() as session:
+        draft = _draft(session, draft_id)
+        _require_open(draft)
+        files, process_id = dict(draft.files), draft.process_id
+    try:
+        version, created = definitions.publish(engine, files, actor_id=actor.id, note=note, process_id=process_id)
+    except DefinitionInvalid as err:
+        with engine.db.write() as session:
+            _draft(session, draft_id).problems = [p.as_dict() for p in err.problems]
+        raise
+    if not created:
+        raise Conflict(f"Nothing changed: the draft is the same as version {version.version}.")
+    with engine.db.write() as session:
+        draft = _draft(session, draft_id)
+        draft.status, draft.published_version_id, draft.problems = "published", version.id, []
+        draft.updated_at, draft.updated_by_id = engine.now(), actor.id
+        record(session, engine.now(), "draft.published", actor_id=actor.id, draft_id=draft.id,
+               version=version.version, note=note)
+        return {"draft": _view(draft), "version": {"number": version.version, "id": version.id,
+                                                   "published_at": iso(version.published_at), "note": note}}
+
+
+def _change(engine, actor, draft_id, expected, mutate, action, **details) -> dict:
+    now = engine.now()
+    try:
+        with engine.db.write() as session:
+            draft = _draft(session, draft_id)
+            _require_open(draft)
+            if draft.row_version != expected:
+                raise Conflict("Someone saved this draft meanwhile: reload it and apply your change again.")
+            files = dict(draft.files)
+            mutate(files)
+            if len(files) > MAX_FILES:
+                raise InvalidInput("The draft is not valid.", fields={"name": [f"A draft holds at most {MAX_FILES} "
+                                                                               "files."]})
+            draft.files = files
+            draft.problems = [p.as_dict() for p in check_definition(files, draft.process_id)]
+            draft.updated_at, draft.updated_by_id = now, actor.id
+            record(session, now, action, actor_id=actor.id, draft_id=draft.id, **details)
+            session.flush()
+            return _view(draft, with_files=False)
+    except StaleDataError:
+        raise Conflict("Someone saved this draft meanwhile: reload it and apply your change again.") from None
+
+
+def _draft(session, draft_id) -> DefinitionDraft:
+    draft = session.get(DefinitionDraft, draft_id) if isinstance(draft_id, int) and 0 < draft_id < 2 ** 31 \
+        else None
+    if draft is None:
+        raise NotFound(f"There is no draft {draft_id}.")
+    return draft
+
+
+def _require_open(draft: DefinitionDraft) -> None:
+    if draft.status != "open":
+        raise Conflict(f"The draft is {draft.status}; start a new one from the published version.")
+
+
+def _view(draft: DefinitionDraft, *, with_files: bool = False) -> dict:
+    view = {"id": draft.id, "name": draft.name, "process_id": draft.process_id, "status": draft.status,
+            "row_version": draft.row_version, "file_names": sorted(draft.files),
+            "based_on_version": draft.based_on.version if draft.based_on else None,
+            "problems": list(draft.problems or []), "created_at": iso(draft.created_at),
+            "updated_at": iso(draft.updated_at)}
+    if with_files:
+        view["files"] = dict(draft.files)
+    return view
