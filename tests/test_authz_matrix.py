@@ -35,7 +35,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 import pytest
@@ -370,7 +370,7 @@ class Op:
     names_subject: bool = True    # ... and its answer names the case's subject
     body: Callable | None = None  # (world, target) → JSON body or form fields
     public: bool = False          # open to the signed-out
-    lands: str | None = None      # an allowed GET redirects here (an alias)
+    lands: Any = None             # an allowed GET redirects here (an alias): a path, or a path per user
     queries: tuple = ("",)        # list routes are also asked with filters aiming outside the user's scope
     run_allowed: bool = False     # an allowed write that is harmless to run in every cell
 
@@ -486,6 +486,16 @@ OPS = [
        body=lambda w, x: {"note": "Matrix probe"}),
     # --- the HTML app ---
     Op("GET", "/static/<path:filename>", "static", public=True),
+    Op("GET", "/workbench", may=roles("methodologist")),
+    Op("POST", "/workbench/drafts", may=roles("methodologist"), body=lambda w, x: {"name": "Matrix probe"}),
+    Op("GET", "/workbench/drafts/<int:draft_id>", "draft", roles("methodologist")),
+    Op("GET", "/workbench/drafts/<int:draft_id>/files/<name>", "draft", roles("methodologist")),
+    Op("POST", "/workbench/drafts/<int:draft_id>/files/<name>", "draft", roles("methodologist"),
+       body=lambda w, x: {"content": "<x/>", "row_version": "1"}),
+    Op("POST", "/workbench/drafts/<int:draft_id>/check", "draft", roles("methodologist"), body=lambda w, x: {}),
+    Op("POST", "/workbench/drafts/<int:draft_id>/publish", "draft", roles("methodologist"),
+       body=lambda w, x: {"note": "Matrix probe"}),
+    Op("POST", "/workbench/drafts/<int:draft_id>/discard", "draft", roles("methodologist"), body=lambda w, x: {}),
     Op("GET", "/login", public=True),
     Op("POST", "/login", public=True),  # every browser of the matrix signs in through it
     Op("POST", "/logout"),
@@ -493,7 +503,7 @@ OPS = [
     Op("POST", "/profile"),  # one's own language
     Op("POST", "/profile/sessions/<session_id>/end", "session", own, body=lambda w, x: {}),
     Op("POST", "/profile/sessions/end-others"),  # one's own sessions, by construction
-    Op("GET", "/", lands="/tasks"),
+    Op("GET", "/", lands=lambda u: "/workbench" if u.role == "methodologist" else "/tasks"),
     Op("GET", "/tasks"),
     Op("GET", "/tasks/<task_id>", "task", task_rule(may_read_task), reads_case=True),
     Op("POST", "/tasks/<task_id>", "task", task_rule(may_act_on), body=_task_form),
@@ -653,7 +663,8 @@ def _run_cell(w: World, results: Results, username, op: Op, target: Target):
         refused = status in (403, 404) or (write and readable and status == 409)
         got_allowed = 200 <= status < 300
     elif op.method == "GET":
-        got_allowed = status == 200 and path == (op.lands or urlparse(url).path)
+        landing = op.lands(user) if callable(op.lands) else op.lands
+        got_allowed = status == 200 and path == (landing or urlparse(url).path)
         refused = status in (403, 404)
     else:
         # A refused form comes back (post/redirect/get) with the reason flashed, or as a 403/404 page.

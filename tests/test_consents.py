@@ -3,6 +3,8 @@ the person or a legal representative, with evidence and expiry; revocation opens
 a process step may require a valid consent. Through the service, the JSON API and the HTML app over real HTTP."""
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import date, timedelta
 
 import pytest
@@ -91,7 +93,7 @@ def test_revocation_opens_a_task_in_the_workers_inbox_which_they_mark_done(engin
                                       {"reason": "Withdrawn in writing."})
     [task] = consent_tasks(engine, cid)
     assert revoked["review_task_id"] == task.id
-    worker = actor(engine, "worker1")
+    worker = dataclasses.replace(actor(engine, "worker1"), language="en")  # demo users read Uzbek by default
     inbox = tasks.list_tasks(engine, worker, mine=True)["items"]
     [item] = [t for t in inbox if t["kind"] == "consent"]
     assert item["title"] == "Consent revoked: referral (Polyclinic No. 3) — review the case"
@@ -294,7 +296,7 @@ def test_the_api_records_lists_and_revokes_with_scopes_and_errors(engine, anon):
     assert status == 200 and revoked["status"] == "revoked"
     status, inbox = worker.get("/tasks?mine=true&kind=consent")
     assert status == 200 and [t["id"] for t in inbox["items"]] == [revoked["review_task_id"]]
-    status, notes = worker.get("/notifications")
+    status, notes = worker.get("/notifications?lang=en")
     assert any("was revoked" in n["text"] for n in notes["items"]), notes
     status, done = worker.post(f"/tasks/{revoked['review_task_id']}/complete", {"data": {}})
     assert status == 200 and done["task"]["state"] == "completed", done

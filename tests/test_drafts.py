@@ -93,3 +93,41 @@ def test_adding_and_removing_a_file_and_discarding(engine, anon):
     assert [d["id"] for d in methodologist.get("/drafts")[1]["items"]] == []
     status, body = methodologist.post(f"/drafts/{draft['id']}/publish", {"note": "too late"})
     assert status == 409
+
+
+# --- the workbench pages, without JavaScript ------------------------------------------------------------------
+
+def test_the_workbench_in_the_browser_without_javascript(engine, server):
+    from tests.web_client import WebClient
+    client = WebClient(server.url)
+    home = client.login("methodologist1", language="en")
+    assert home.url.endswith("/workbench") and home.css("h1")[0].text_content() == "Workbench"
+    start = client.post("/workbench/drafts", {"csrf_token": home.csrf(), "name": "Seven days"})
+    assert start.status == 200 and "/workbench/drafts/" in start.url
+    draft_url = start.url.replace(server.url, "")
+    assert "case_management.bpmn" in start.texts("ul.files li")
+    assert start.css("#problems + p.success")  # a copy of the published version has no problem
+
+    page = client.get(f"{draft_url}/files/case_management.bpmn")
+    form = page.form("#file-form")
+    assert ASSESSMENT_DEADLINE in form["content"] and page.css("label[for=content]")
+    broken = dict(form, content=form["content"].replace(ASSESSMENT_DEADLINE, ASSESSMENT_DEADLINE.replace(
+        "5 working days", "soon"), 1))
+    saved = client.post(f"{draft_url}/files/case_management.bpmn", broken)
+    assert saved.status == 200 and "Problems to fix: 1" in saved.text
+    assert any("soon" in item for item in saved.texts("#file-problems li"))
+    # a stale save is refused and keeps the author's text on the page
+    stale = client.post(f"{draft_url}/files/case_management.bpmn", form)
+    assert stale.status == 409 and "Someone saved this draft meanwhile" in stale.text
+    fixed = saved.form("#file-form")
+    fixed["content"] = fixed["content"].replace('value="soon"', 'value="7 working days"')
+    assert "The set has no problems" in client.post(f"{draft_url}/files/case_management.bpmn", fixed).text
+
+    overview = client.get(draft_url)
+    published = client.post(f"{draft_url}/publish", {"csrf_token": overview.csrf(), "note": "Seven days"})
+    assert published.url.endswith("/workbench") and "Version 2 is published" in published.text
+    assert published.texts("table.list tbody tr td")[0] == "2"
+
+    worker = WebClient(server.url)
+    worker.login("worker1", language="en")
+    assert worker.get("/workbench").status == 403

@@ -77,6 +77,12 @@ def strict_site(sqlite_engine, clock):
 
 def test_every_page_in_every_language_has_every_message_translated(strict_site):
     site, app, engine, cid = strict_site
+    from engine.services import drafts
+    from engine.services.demo import actor
+    draft = drafts.start_draft(engine, actor(engine, "methodologist1"), {"name": "A draft with a problem"})
+    bpmn = draft["files"]["case_management.bpmn"].replace('value="5 working days"', 'value="soon"', 1)
+    drafts.save_file(engine, actor(engine, "methodologist1"), draft["id"], "case_management.bpmn",
+                     {"content": bpmn, "row_version": draft["row_version"]})
     with engine.db.read() as session:
         process_task = session.scalar(select(Task.id).where(Task.case_id == cid, Task.kind == "process",
                                                             Task.state == "open"))
@@ -85,7 +91,12 @@ def test_every_page_in_every_language_has_every_message_translated(strict_site):
         "worker1": ["/tasks", "/tasks?view=queue", "/tasks?view=all&overdue=1", f"/tasks/{process_task}",
                     "/cases", "/cases?q=nobody", "/cases/new", f"/cases/{cid}", "/notifications", "/profile",
                     "/cases/999999"],
-        "supervisor1": ["/dashboard", "/tasks?view=escalations", f"/tasks/{escalation}", f"/cases/{cid}"],
+        "supervisor1": ["/dashboard", "/tasks?view=escalations", f"/tasks/{escalation}", f"/cases/{cid}",
+                        f"/cases/{cid}/export"],
+        "admin1": ["/break-glass", "/profile"],
+        "methodologist1": ["/workbench", f"/workbench/drafts/{draft['id']}",
+                           f"/workbench/drafts/{draft['id']}/files/case_management.bpmn",
+                           f"/workbench/drafts/{draft['id']}/files/needs_assessment.form.json"],
     }
     for language in LANGUAGES:
         anonymous = WebClient(site)

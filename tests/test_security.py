@@ -214,3 +214,17 @@ def test_headers_and_cookie_flags_on_every_route(engine, server):
         for cookie in headers.get_all("Set-Cookie") or []:
             assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, (method, url, cookie)
         response.close()
+
+
+def test_text_no_database_keeps_is_refused_on_every_form_and_filter(engine, server):
+    """A NUL or an unpaired surrogate in the sign-in form or a list filter is a clear 400, never a 500."""
+    client = WebClient(server.url)
+    assert client.post("/login", {"username": "worker1\x00", "password": "demo1234"}).status == 400
+    client.login("worker1", language="en")
+    for path in ("/cases?q=a%00b", "/cases?stage=%00", "/tasks?q=%00", "/tasks?stage=x%00"):
+        assert client.get(path).status == 400, path
+    from engine.errors import NotAuthenticated
+    from engine.services import users
+    for username, password in (("worker1\x00", "demo1234"), ("worker1", "demo\ud800")):
+        with pytest.raises(NotAuthenticated):
+            users.login(engine, username, password)

@@ -15,6 +15,7 @@ from ..db.models import ApiToken, LoginAttempt, OrgUnit, Task, User
 from ..errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from .actors import Actor
 from .audit import record
+from .inputs import text_problem
 from .views import iso
 
 ROLES = ("social_worker", "supervisor", "center_head", "specialist", "methodologist", "admin")
@@ -93,6 +94,8 @@ def login(engine, username: str, password: str, origin: str | None = None, *, ki
     """Check the password; return a new session token ("web") or bearer token ("api") and the actor.
     Raises ``NotAuthenticated``, or ``TooManyAttempts`` after repeated failures."""
     username = (username or "")[:64]
+    if text_problem(username) or text_problem(password or ""):
+        raise NotAuthenticated("Wrong username or password.")  # no database keeps such text: nothing to look up
     with engine.db.read() as session:
         if _throttled(session, engine.now(), username, origin):
             raise TooManyAttempts("Too many failed sign-ins; wait 15 minutes and try again.")

@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 
 from engine.errors import NotAuthenticated
 from engine.services import users
+from engine.services.inputs import text_problem
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/static")
@@ -50,6 +51,15 @@ def _load_actor():
 
 
 @bp.before_request
+def _refuse_text_no_database_keeps():
+    """A NUL or an unpaired surrogate in a query or a form is no one's real input, and no database takes it:
+    refused before any page reads it, so filters and forms never meet it."""
+    values = list(request.args.values()) + (list(request.form.values()) if request.method == "POST" else [])
+    if any(text_problem(v) for v in values if isinstance(v, str)):
+        abort(400, "The request contains characters that are not valid text.")
+
+
+@bp.before_request
 def _check_csrf():
     if request.method != "POST":
         return
@@ -81,4 +91,4 @@ def _globals():
     return {"actor": g.get("actor"), "csrf_token": csrf_token, "SUPERVISING": SUPERVISING}
 
 
-from . import auth, breakglass, cases, dashboard, tasks  # noqa: E402,F401  (routes register themselves on bp)
+from . import auth, breakglass, cases, dashboard, tasks, workbench  # noqa: E402,F401  (routes register themselves on bp)

@@ -21,6 +21,8 @@ VIEWS = ("mine", "queue", "escalations", "all")
 @bp.get("/")
 @login_required
 def home():
+    if g.get("actor") and g.actor.role == "methodologist":
+        return redirect(url_for("web.workbench"))
     return redirect(url_for("web.inbox"))
 
 

@@ -87,5 +87,5 @@ def safe_path(target: str | None) -> str:
     from urllib.parse import urlparse
     if (not target or urlparse(target).netloc or urlparse(target).scheme or not target.startswith("/")
             or target.startswith("//") or target.startswith("/\\")):
-        return url_for("web.inbox")
+        return url_for("web.home")
     return target

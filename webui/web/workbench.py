@@ -1,0 +1,133 @@
+"""The methodologist's workbench: drafts of the process, their files and problems, publishing.
+
+Every page works without JavaScript: a file is edited as text in a form. When the editor bundle is built
+(``make bundle``: bpmn-js, dmn-js, form-js), the file page mounts the matching visual editor over the same form
+and writes its XML or JSON back into it before saving, so both paths save through the same route.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidInput, NotFound
+from engine.services import definitions, drafts
+
+from . import bp, engine, login_required
+from .util import flash_error
+
+BUNDLE = Path(__file__).resolve().parent.parent / "static" / "workbench"
+EDITORS = {".bpmn": "bpmn", ".dmn": "dmn", ".form.json": "form"}
+
+
+@bp.get("/workbench")
+@login_required
+def workbench():
+    listing = drafts.list_drafts(engine(), g.actor)  # refuses other roles (403)
+    with engine().db.read() as session:
+        versions = [{"number": v.version, "note": v.note, "published_at": v.published_at.isoformat(),
+                     "open_cases": open_cases} for v, open_cases in definitions.list_versions(session)]
+    return render_template("workbench.html", drafts=listing["items"], versions=list(reversed(versions)))
+
+
+@bp.post("/workbench/drafts")
+@login_required
+def start_draft():
+    try:
+        draft = drafts.start_draft(engine(), g.actor, {"name": request.form.get("name", "")})
+    except InvalidInput as err:
+        flash_error(err, _("Name the draft (1–200 characters)."))
+        return redirect(url_for("web.workbench"))
+    flash(_("The draft is ready: change its files, then publish it."), "success")
+    return redirect(url_for("web.draft", draft_id=draft["id"]))
+
+
+@bp.get("/workbench/drafts/<int:draft_id>")
+@login_required
+def draft(draft_id):
+    return render_template("draft.html", draft=drafts.get_draft(engine(), g.actor, draft_id))
+
+
+@bp.route("/workbench/drafts/<int:draft_id>/files/<name>", methods=["GET", "POST"])
+@login_required
+def draft_file(draft_id, name):
+    detail = drafts.get_draft(engine(), g.actor, draft_id)
+    content, status = None, 200
+    if request.method == "POST":
+        content = request.form.get("content", "")
+        try:
+            saved = drafts.save_file(engine(), g.actor, draft_id, name, {
+                "content": content, "row_version": _int(request.form.get("row_version"))})
+        except InvalidInput as err:
+            flash_error(err, _("The file could not be saved: it is empty or too large."))
+            status = 422
+        except Conflict:
+            flash(_("Someone saved this draft meanwhile: your text is below; reload the page to see theirs."),
+                  "error")
+            status = 409
+        else:
+            count = len([p for p in saved["problems"] if p["file"] == name])
+            flash(_("Saved. The set has no problems.") if not saved["problems"] else
+                  _("Saved. Problems to fix: %(count)d (this file: %(mine)d).", count=len(saved["problems"]),
+                    mine=count), "success" if not saved["problems"] else "error")
+            return redirect(url_for("web.draft_file", draft_id=draft_id, name=name))
+    elif name not in detail["files"]:
+        raise NotFound(f"The draft has no file {name!r}.")
+    problems = [p for p in detail["problems"] if p["file"] == name]
+    page = render_template("draft_file.html", draft=detail, name=name, problems=problems,
+                           content=content if content is not None else detail["files"].get(name, ""),
+                           editor=_editor(name))
+    return page, status
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/check")
+@login_required
+def check_draft(draft_id):
+    result = drafts.check(engine(), g.actor, draft_id)
+    flash(_("The set has no problems.") if not result["problems"] else
+          _("Problems to fix: %(count)d.", count=len(result["problems"])),
+          "success" if not result["problems"] else "error")
+    return redirect(url_for("web.draft", draft_id=draft_id))
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/publish")
+@login_required
+def publish_draft(draft_id):
+    try:
+        result = drafts.publish(engine(), g.actor, draft_id, {"note": request.form.get("note", "")})
+    except InvalidInput as err:
+        flash_error(err, _("Say what changed, in 3–500 characters."))
+    except DefinitionInvalid:
+        flash(_("The draft still has problems: fix them first."), "error")
+    except EngineError as err:
+        flash_error(err)
+    else:
+        flash(_("Version %(number)d is published: new cases start on it.", number=result["version"]["number"]),
+              "success")
+        return redirect(url_for("web.workbench"))
+    return redirect(url_for("web.draft", draft_id=draft_id))
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/discard")
+@login_required
+def discard_draft(draft_id):
+    try:
+        drafts.discard(engine(), g.actor, draft_id)
+        flash(_("The draft was discarded."), "success")
+    except EngineError as err:
+        flash_error(err)
+    return redirect(url_for("web.workbench"))
+
+
+def _editor(name: str) -> str | None:
+    """Which visual editor opens this file, if the bundle is built."""
+    kind = next((kind for suffix, kind in EDITORS.items() if name.endswith(suffix)), None)
+    return kind if kind and (BUNDLE / f"{kind}-editor.js").exists() else None
+
+
+def _int(raw):
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
