@@ -4,8 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 export PORT
+FRONTEND  := frontend
+WORKBENCH := webui/static/workbench
+NEED_NODE  = command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	echo "The workbench editors (frontend/) are built with Node.js and npm, which are missing: install Node 20" \
+	     "(with npm), then run make again." >&2; exit 1; }
 
-.PHONY: run test install db demo lint clean messages
+.PHONY: run test install db demo lint clean messages bundle
 
 $(BIN)/yordam: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,17 +26,31 @@ db: install
 demo: db
 	$(BIN)/yordam demo load
 
-run: demo
+run: demo bundle
 	$(BIN)/yordam serve --port $(PORT)
 
 lint: install
 	$(BIN)/yordam workflows lint
 
-test: install
+test: install bundle
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# The workbench editors (bpmn-js, dmn-js, form-js), bundled from frontend/ into $(WORKBENCH)/ (not committed).
+bundle: $(WORKBENCH)/manifest.json
+
+# npm ci only when node_modules is missing or older than the lock file (npm ci writes this file last).
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	@$(NEED_NODE)
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+# build.mjs writes manifest.json last: it is the stamp of a complete bundle newer than its sources.
+$(WORKBENCH)/manifest.json: $(FRONTEND)/node_modules/.package-lock.json $(FRONTEND)/build.mjs $(wildcard $(FRONTEND)/src/*)
+	@$(NEED_NODE)
+	cd $(FRONTEND) && node build.mjs
+
 clean:
-	rm -rf $(VENV) instance *.egg-info
+	rm -rf $(VENV) instance *.egg-info $(FRONTEND)/node_modules $(WORKBENCH)
 
 # Translators: after changing user-facing strings, refresh the template and every catalogue.
 messages: install

@@ -16,10 +16,16 @@
     canvas.hidden = false;
     if (panel) { panel.hidden = false; }
     if (kind === "form") {
-      return api.mount(canvas, { schema: JSON.parse(text.value) });
+      return api.mount(canvas, { schema: JSON.parse(text.value), propertiesContainer: panel });
     }
     return api.mount(canvas, { xml: text.value, propertiesContainer: panel });
   }).then(function (mounted) {
+    if (mounted.warnings && mounted.warnings.length) {
+      // The file holds something the editor does not understand: saving from it would drop that, so the
+      // text stays the editor.
+      if (mounted.destroy) { mounted.destroy(); }
+      throw new Error(mounted.warnings.join("; "));
+    }
     editor = mounted;
     text.closest(".field").hidden = true;  // the diagram is the editor now; the text follows it on save
     var ids = Array.prototype.map.call(document.querySelectorAll("#file-problems [data-element]"),
