@@ -95,8 +95,20 @@ def html_lang(language: str) -> str:
 def init(app) -> None:
     babel = Babel(app, locale_selector=lambda: i18n.babel_locale(current_language()),
                   timezone_selector=lambda: "Asia/Tashkent")
-    babel.domain_instance = CatalogueDomain(app)
+    domain = babel.domain_instance = CatalogueDomain(app)
     app.extensions["yordam_missing_translations"] = set()
+
+    # Templates translate through the same domain as the code, so strict mode sees their strings too
+    # (Flask-Babel's own callables read the catalogue directly). Jinja's new-style gettext fills %(name)s itself.
+    def template_gettext(string):
+        domain._check(string)
+        return domain.get_translations().ugettext(string)
+
+    def template_ngettext(singular, plural, num):
+        domain._check(singular)
+        return domain.get_translations().ungettext(singular, plural, num)
+
+    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
     from .web.labels import label
     app.jinja_env.globals.update(current_language=current_language, html_lang=html_lang,
                                  LANGUAGES=i18n.LANGUAGES, language_name=i18n.language_name, label=label)

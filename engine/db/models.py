@@ -174,6 +174,40 @@ class DefinitionDraft(Base):
     based_on: Mapped[DefinitionVersion | None] = relationship(foreign_keys=[based_on_id])
 
 
+class Migration(Base):
+    """Running cases moved from one published version to another, in one go; revertible case by case."""
+
+    __tablename__ = "migrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(String(500))
+    moved: Mapped[int] = mapped_column(Integer, default=0)
+    unsafe: Mapped[int] = mapped_column(Integer, default=0)
+    reverted_at: Mapped[datetime | None]
+
+
+class CaseMigration(Base):
+    """One case's move: its state before (to revert), and the row version it had right after (to know whether
+    it changed since)."""
+
+    __tablename__ = "case_migrations"
+    __table_args__ = (Index("ix_case_migrations_migration", "migration_id"),
+                      Index("ix_case_migrations_case", "case_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    migration_id: Mapped[int] = mapped_column(ForeignKey("migrations.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    old_state: Mapped[str] = mapped_column(Text)
+    old_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
+    row_version_after: Mapped[int]
+    moved_at: Mapped[datetime]
+    reverted_at: Mapped[datetime | None]
+
+
 CASE_STATUSES = ("open", "closed")
 RISK_LEVELS = ("none", "low", "medium", "high")
 

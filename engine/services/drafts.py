@@ -19,6 +19,7 @@ from ..process.definitions import check_definition
 from . import definitions
 from .actors import Actor
 from .audit import record
+from .inputs import text_problem
 from .views import iso
 
 EDITORS = ("methodologist",)
@@ -33,7 +34,7 @@ def start_draft(engine, actor: Actor, payload) -> dict:
     actor.require(*EDITORS, action="edit process definitions")
     payload = payload if isinstance(payload, dict) else {}
     name = " ".join(str(payload.get("name") or "").split())
-    if not 1 <= len(name) <= 200:
+    if not 1 <= len(name) <= 200 or text_problem(name):
         raise InvalidInput("The draft is not valid.", fields={"name": ["Name the draft (1–200 characters)."]})
     number = payload.get("from_version")
     now = engine.now()
@@ -82,7 +83,9 @@ def save_file(engine, actor: Actor, draft_id, name: str, payload) -> dict:
                             ".dmn, .form.json or .i18n.json."]
     if not isinstance(content, str) or not content.strip():
         problems["content"] = ["Send the file's text."]
-    elif len(content) > MAX_FILE_CHARS or "\x00" in content:
+    elif text_problem(content):
+        problems["content"] = [text_problem(content)]
+    elif len(content) > MAX_FILE_CHARS:
         problems["content"] = [f"A file holds at most {MAX_FILE_CHARS:,} characters of text."]
     if not isinstance(expected, int) or isinstance(expected, bool):
         problems["row_version"] = ["Send the row_version of the draft you edited."]
@@ -129,7 +132,7 @@ def publish(engine, actor: Actor, draft_id, payload) -> dict:
     actor.require(*EDITORS, action="publish process definitions")
     payload = payload if isinstance(payload, dict) else {}
     note = " ".join(str(payload.get("note") or "").split())
-    if not 3 <= len(note) <= 500:
+    if not 3 <= len(note) <= 500 or text_problem(note):
         raise InvalidInput("The publication is not valid.",
                            fields={"note": ["Say what changed, in 3–500 characters."]})
     with engine.db.read() as session:

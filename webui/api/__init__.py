@@ -8,8 +8,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
 from engine.i18n import LANGUAGES
-from engine.services import (breakglass, calendars, cases, consents, definitions, drafts, notifications,
+from engine.services import (breakglass, calendars, cases, consents, definitions, drafts, migrations, notifications,
                              rectification, retention, tasks, users)
+from engine.services import compare as comparisons
 from engine.services.inputs import text_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -288,6 +289,11 @@ def list_definitions():
                           for v, open_cases in definitions.list_versions(session)]}
 
 
+@bp.get("/definitions/compare")
+def compare_definitions():
+    return comparisons.compare_versions(engine(), g.actor, arg_int("from"), arg_int("to"))
+
+
 @bp.get("/drafts")
 def list_drafts():
     return drafts.list_drafts(engine(), g.actor, include_closed=arg_bool("all"))
@@ -319,6 +325,11 @@ def delete_draft_file(draft_id, name):
     return drafts.delete_file(engine(), g.actor, draft_id, name, {"row_version": arg_int("row_version")})
 
 
+@bp.get("/drafts/<int:draft_id>/changes")
+def draft_changes(draft_id):
+    return comparisons.compare_draft(engine(), g.actor, draft_id)
+
+
 @bp.post("/drafts/<int:draft_id>/check")
 def check_draft(draft_id):
     return drafts.check(engine(), g.actor, draft_id)
@@ -327,6 +338,26 @@ def check_draft(draft_id):
 @bp.post("/drafts/<int:draft_id>/publish")
 def publish_draft(draft_id):
     return drafts.publish(engine(), g.actor, draft_id, body()), 201
+
+
+@bp.post("/migrations/dry-run")
+def migration_dry_run():
+    return migrations.dry_run(engine(), g.actor, body())
+
+
+@bp.post("/migrations")
+def apply_migration():
+    return migrations.apply(engine(), g.actor, body()), 201
+
+
+@bp.get("/migrations")
+def list_migrations():
+    return migrations.list_migrations(engine(), g.actor)
+
+
+@bp.post("/migrations/<int:migration_id>/revert")
+def revert_migration(migration_id):
+    return migrations.revert(engine(), g.actor, migration_id)
 
 
 @bp.get("/openapi.json")

@@ -14,7 +14,7 @@ _NUMBER = {"type": "integer", "minimum": 0, "maximum": inputs.MAX_ID}
 _BOOL = {"type": "boolean"}
 PATH_PARAMETERS = {"case_id": _ID, "task_id": {"type": "string"}, "notification_id": _ID,
                    "code": {"type": "string", "enum": ["UZ", "KZ", "KG"]}, "override_id": _ID,
-                   "consent_id": _ID, "grant_id": _ID, "draft_id": _ID,
+                   "consent_id": _ID, "grant_id": _ID, "draft_id": _ID, "migration_id": _ID,
                    "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}}
 
 
@@ -31,6 +31,7 @@ QUERY = {
                         "kind": {"type": "string", "enum": ["process", "escalation", "consent"]}, **_page(500)},
     ("/notifications", "get"): {"unread": _BOOL, **_page(200)},
     ("/drafts", "get"): {"all": _BOOL},
+    ("/definitions/compare", "get"): {"from": _ID, "to": _ID},
     ("/drafts/{draft_id}/files/{name}", "delete"): {"row_version": _NUMBER},
     ("/calendars/{code}/days", "get"): {"from": {"type": "string", "format": "date"},
                                         "to": {"type": "string", "format": "date"}, "org_unit": _NUMBER},
@@ -39,7 +40,7 @@ QUERY = {
 SUCCESS = {("/cases", "post"): "201", ("/cases/{case_id}/consents", "post"): "201",
            ("/calendars/{code}/days", "post"): "201",
            ("/calendars/{code}/days/{override_id}", "delete"): "204", ("/auth/logout", "post"): "204",
-           ("/break-glass", "post"): "201", ("/drafts", "post"): "201",
+           ("/break-glass", "post"): "201", ("/drafts", "post"): "201", ("/migrations", "post"): "201",
            ("/drafts/{draft_id}", "delete"): "204", ("/drafts/{draft_id}/publish", "post"): "201", ("/break-glass/{grant_id}/close", "post"): "204"}
 
 ROUTES = [
@@ -80,6 +81,9 @@ ROUTES = [
      inputs.CalendarDayIn, None, True),
     ("/calendars/{code}/days/{override_id}", "delete", "Remove an override (admin)", None, None, True),
     ("/definitions", "get", "Published process definition versions", None, None, True),
+    ("/definitions/compare", "get", "What changed between two versions (from, to; by default the latest and the one "
+     "before): tasks, flows, deadlines, decision rules, form fields, translations, files (methodologists)", None,
+     None, True),
     ("/cases/{case_id}/export", "get", "Everything held on the case's person, for their request (logged)", None,
      None, True),
     ("/cases/{case_id}/rectify", "post", "Correct a person's details at their request (reason kept with the history)",
@@ -95,9 +99,18 @@ ROUTES = [
     ("/drafts/{draft_id}/files/{name}", "put", "Save one file of a draft (content, row_version); checks the set",
      schemas.DraftFileIn, None, True),
     ("/drafts/{draft_id}/files/{name}", "delete", "Remove one file of a draft (?row_version=)", None, None, True),
+    ("/drafts/{draft_id}/changes", "get", "What the draft changed since the version it started from", None, None,
+     True),
     ("/drafts/{draft_id}/check", "post", "Validate and lint the draft now", None, None, True),
     ("/drafts/{draft_id}/publish", "post", "Publish the draft as a new version (note)", schemas.PublishIn, None,
      True),
+    ("/migrations/dry-run", "post", "Which open cases of version `from` can move to `to`, and why not (no change)",
+     schemas.MigrationIn, None, True),
+    ("/migrations", "post", "Move the safe open cases of version `from` to `to` (note); the others stay",
+     schemas.MigrationIn, None, True),
+    ("/migrations", "get", "Migrations of running cases, newest first", None, None, True),
+    ("/migrations/{migration_id}/revert", "post", "Put a migration's cases back, unless they changed since", None,
+     None, True),
     ("/break-glass", "get", "Break-glass access: an administrator's own, or a supervisor's district's", None, None,
      True),
     ("/break-glass", "post", "Open time-limited access to one case with a reason (administrators)",

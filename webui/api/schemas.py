@@ -200,3 +200,9 @@ class DraftFileIn(Schema):
 
 class PublishIn(Schema):
     note = fields.String(required=True, metadata={"description": "what changed, 3–500 characters"})
+
+
+class MigrationIn(Schema):
+    from_ = fields.Integer(required=True, data_key="from", metadata={"description": "the version the cases are on"})
+    to = fields.Integer(required=True, metadata={"description": "a newer published version"})
+    note = fields.String(metadata={"description": "why, kept with the migration (apply only)"})

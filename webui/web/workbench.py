@@ -12,6 +12,8 @@ from flask import flash, g, make_response, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidInput, NotFound
+from engine.process.compare import grouped
+from engine.services import compare as comparisons
 from engine.services import definitions, drafts
 
 from . import bp, engine, login_required
@@ -46,7 +48,34 @@ def start_draft():
 @bp.get("/workbench/drafts/<int:draft_id>")
 @login_required
 def draft(draft_id):
-    return render_template("draft.html", draft=drafts.get_draft(engine(), g.actor, draft_id))
+    detail = drafts.get_draft(engine(), g.actor, draft_id)
+    changes = comparisons.compare_draft(engine(), g.actor, draft_id)
+    return render_template("draft.html", draft=detail, groups=grouped(changes["changes"]))
+
+
+@bp.get("/workbench/compare")
+@login_required
+def workbench_compare():
+    """Two published versions side by side: what changed, grouped by kind. Without numbers: the latest version
+    against the one before it."""
+    numbers = {name: _number(request.args.get(name)) for name in ("from", "to")}
+    result, error, status = None, None, 200
+    try:
+        result = comparisons.compare_versions(engine(), g.actor, numbers["from"], numbers["to"])
+    except InvalidInput:
+        error, status = _("Choose two versions from the lists."), 422
+    except NotFound:
+        error, status = _("There is no such version: choose two versions from the lists."), 404
+    with engine().db.read() as session:
+        versions = [{"number": v.version, "note": v.note} for v, _open in definitions.list_versions(session)
+                    if v.process_id == definitions.DEFAULT_PROCESS]
+    picked = {"from": result["from"]["number"], "to": result["to"]["number"]} if result else {
+        "from": versions[-2]["number"] if len(versions) > 1 else None,
+        "to": versions[-1]["number"] if versions else None}
+    page = render_template("compare.html", result=result, groups=grouped(result["changes"]) if result else [],
+                           error=error, versions=list(reversed(versions)), picked_from=picked["from"],
+                           picked_to=picked["to"], embedded=False)
+    return page, status
 
 
 @bp.route("/workbench/drafts/<int:draft_id>/files/<name>", methods=["GET", "POST"])
@@ -130,6 +159,16 @@ def _editor(name: str) -> str | None:
     """Which visual editor opens this file, if the bundle is built."""
     kind = next((kind for suffix, kind in EDITORS.items() if name.endswith(suffix)), None)
     return kind if kind and (BUNDLE / f"{kind}-editor.js").exists() else None
+
+
+def _number(raw):
+    """A version number from the query: None when not given; what was sent when it is not a number (refused)."""
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
 
 
 def _int(raw):
