@@ -496,6 +496,11 @@ OPS = [
     # --- the HTML app ---
     Op("GET", "/static/<path:filename>", "static", public=True),
     Op("GET", "/workbench", may=roles("methodologist")),
+    Op("GET", "/workbench/migrations", may=roles("methodologist")),
+    Op("POST", "/workbench/migrations/dry-run", may=roles("methodologist"), body=lambda w, x: {"from": "1", "to": "2"}),
+    Op("POST", "/workbench/migrations", may=roles("methodologist"), body=lambda w, x: {"from": "1", "to": "2"}),
+    Op("POST", "/workbench/migrations/<int:migration_id>/revert", "migration", roles("methodologist"),
+       body=lambda w, x: {}),
     Op("POST", "/workbench/drafts", may=roles("methodologist"), body=lambda w, x: {"name": "Matrix probe"}),
     Op("GET", "/workbench/drafts/<int:draft_id>", "draft", roles("methodologist")),
     Op("GET", "/workbench/compare", may=roles("methodologist"), queries=("", "?from=1&to=1")),

@@ -94,7 +94,8 @@ def test_every_page_in_every_language_has_every_message_translated(strict_site):
         "supervisor1": ["/dashboard", "/tasks?view=escalations", f"/tasks/{escalation}", f"/cases/{cid}",
                         f"/cases/{cid}/export"],
         "admin1": ["/break-glass", "/profile"],
-        "methodologist1": ["/workbench", f"/workbench/drafts/{draft['id']}",
+        "methodologist1": ["/workbench", "/workbench/migrations", "/workbench/compare?from=1&to=1",
+                           f"/workbench/drafts/{draft['id']}",
                            f"/workbench/drafts/{draft['id']}/files/case_management.bpmn",
                            f"/workbench/drafts/{draft['id']}/files/needs_assessment.form.json"],
     }

@@ -121,3 +121,36 @@ def test_a_thousand_cases_move_and_a_migration_is_reverted(sqlite_engine, clock)
     assert open_tasks(engine, cases[2])[0].deadline["amount"] == 5
     complete_step(engine, cases[10], "needs_assessment", assessment())
     print(f"1,000 cases opened in {opened:.1f} s; whole test {time.perf_counter() - started:.1f} s")
+
+
+def test_moving_cases_from_the_workbench_page(engine, server):
+    from tests.web_client import WebClient
+    at_registration = open_case(engine)["id"]
+    v2 = publish_variant(engine, "assessment 7 days", (ASSESSMENT, ASSESSMENT.replace("5 working", "7 working")))
+    client = WebClient(server.url)
+    client.login("methodologist1", language="en")
+    page = client.get("/workbench/migrations")
+    assert page.status == 200 and page.css("label[for=from]") and page.css("label[for=to]")
+    dry = client.post("/workbench/migrations/dry-run", {"csrf_token": page.csrf(), "from": "1", "to": str(v2)})
+    assert dry.status == 200 and "Can move: 1. Cannot move: 0." in dry.text
+    assert snapshot(engine, at_registration)[0] == case_version_id(engine, 1)  # the dry run moved nothing
+    moved = client.post("/workbench/migrations", {"csrf_token": page.csrf(), "from": "1", "to": str(v2),
+                                                  "note": "seven days"})
+    assert "Moved to version 2: 1. Stayed where they were: 0." in moved.text
+    assert snapshot(engine, at_registration)[0] == case_version_id(engine, v2)
+    listing = client.get("/workbench/migrations")
+    revert_action = listing.css("form[action$='/revert']")[0].get("action")
+    back = client.post(revert_action, {"csrf_token": listing.csrf()})
+    assert back.status == 200 and snapshot(engine, at_registration)[0] == case_version_id(engine, 1)
+    assert "reverted" in back.text
+    refused = client.post("/workbench/migrations/dry-run", {"csrf_token": page.csrf(), "from": "2", "to": "1"})
+    assert refused.status == 422
+    worker = WebClient(server.url)
+    worker.login("worker1", language="en")
+    assert worker.get("/workbench/migrations").status == 403
+
+
+def case_version_id(engine, number):
+    from engine.db.models import DefinitionVersion
+    with engine.db.read() as session:
+        return session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.version == number))

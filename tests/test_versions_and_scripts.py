@@ -222,7 +222,7 @@ def test_failing_script_rolls_the_whole_step_back(engine, clock):
 
 
 def test_endless_loop_hits_the_budget_and_leaves_the_case_unchanged(engine, clock):
-    case_id = case_at_needs_assessment(engine, with_count_script("while True: x = 1"))
+    case_id = case_at_needs_assessment(engine, with_count_script("while True: x = 1\nrisk_factor_count = needs_count = 0"))
     clock.advance(hours=1)
     before = snapshot(engine, case_id)
 
@@ -275,8 +275,10 @@ def test_private_attribute_through_getattr_is_refused_when_the_script_runs(engin
 
 
 def test_failing_gateway_condition_rolls_back(engine, clock):
-    """A condition that raises (here: a name the process never sets) is reported on the gateway's step."""
-    files = variant(('decision == "approved" and in_need == "no"', 'decision == "approved" and in_need == nope'))
+    """A condition that raises (here: a name only a later form sets, so the lint lets it through) is reported on
+    the gateway's step."""
+    files = variant(('decision == "approved" and in_need == "no"',
+                     'decision == "approved" and in_need == follow_up_check'))
     definitions.publish(engine, files)
     case_id = open_case(engine)["id"]
     complete_step(engine, case_id, "register_referral", referral())
@@ -287,7 +289,7 @@ def test_failing_gateway_condition_rolls_back(engine, clock):
         complete_step(engine, case_id, "recognition_of_need", approval("approved"))
     assert caught.value.message.startswith(
         "The process failed in task 'Gateway_recognition' (Need recognised?): "
-        "Error evaluating expression 'decision == \"approved\" and in_need == nope' "
-        "(NameError: name 'nope' is not defined)")
+        "Error evaluating expression 'decision == \"approved\" and in_need == follow_up_check' "
+        "(NameError: name 'follow_up_check' is not defined)")
     assert caught.value.details == {"task": "Gateway_recognition", "line": None, "cause": "NameError"}
     assert snapshot(engine, case_id) == before

@@ -281,6 +281,8 @@ def _validation_problem(err, name):
 
 def lint(trees: dict, forms: dict) -> list[Problem]:
     """Yordam's own rules, beyond the XML schema. Each problem names its file, element, line and a fix."""
+    from . import lint_rules  # it builds on this module's helpers
+    facts = lint_rules.SetFacts(trees, forms)
     problems = []
     for name, root in trees.items():
         if name.endswith(".bpmn"):
@@ -291,8 +293,12 @@ def lint(trees: dict, forms: dict) -> list[Problem]:
             problems += _lint_timers(name, root)
             problems += _lint_event_gateways(name, root)
             problems += _lint_extensions(name, root)
+            problems += lint_rules.lint_flows(name, root, facts)
+            problems += lint_rules.lint_condition_names(name, root, facts)
         else:
             problems += _lint_dmn(name, root)
+            problems += lint_rules.lint_decision_tables(name, root)
+            problems += lint_rules.lint_decision_names(name, root, facts)
     return problems
 
 

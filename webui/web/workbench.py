@@ -15,6 +15,7 @@ from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidInput
 from engine.process.compare import grouped
 from engine.services import compare as comparisons
 from engine.services import definitions, drafts
+from engine.services import migrations as migration_service
 
 from . import bp, engine, login_required
 from .util import flash_error
@@ -176,3 +177,61 @@ def _int(raw):
         return int(raw)
     except (TypeError, ValueError):
         return None
+
+
+@bp.get("/workbench/migrations")
+@login_required
+def migrations_page():
+    return _migrations_page()
+
+
+@bp.post("/workbench/migrations/dry-run")
+@login_required
+def migration_dry_run():
+    payload = _migration_form()
+    try:
+        report = migration_service.dry_run(engine(), g.actor, payload)
+    except InvalidInput as err:
+        flash_error(err, _("Choose the version the cases are on and a newer one."))
+        return _migrations_page(status=422)
+    return _migrations_page(report=report)
+
+
+@bp.post("/workbench/migrations")
+@login_required
+def apply_migration():
+    payload = _migration_form()
+    payload["note"] = request.form.get("note", "")
+    try:
+        result = migration_service.apply(engine(), g.actor, payload)
+    except InvalidInput as err:
+        flash_error(err, _("Choose the version the cases are on and a newer one."))
+        return _migrations_page(status=422)
+    flash(_("Moved to version %(to)d: %(moved)d. Stayed where they were: %(kept)d.", moved=result["safe"],
+            to=result["to"], kept=result["unsafe"]), "success")
+    return _migrations_page(report=result)
+
+
+@bp.post("/workbench/migrations/<int:migration_id>/revert")
+@login_required
+def revert_migration(migration_id):
+    try:
+        result = migration_service.revert(engine(), g.actor, migration_id)
+        flash(_("Back on their old version: %(count)d. Moved on since, so stayed: %(kept)d.",
+                count=len(result["reverted"]), kept=len(result["kept"])), "success")
+    except EngineError as err:
+        flash_error(err)
+    return redirect(url_for("web.migrations_page"))
+
+
+def _migration_form() -> dict:
+    return {"from": _int(request.form.get("from")), "to": _int(request.form.get("to"))}
+
+
+def _migrations_page(report=None, status=200):
+    listing = migration_service.list_migrations(engine(), g.actor)  # refuses other roles (403)
+    with engine().db.read() as session:
+        versions = [{"number": v.version, "open_cases": open_cases, "note": v.note}
+                    for v, open_cases in definitions.list_versions(session)]
+    return render_template("migrations.html", migrations=listing["items"], versions=versions, report=report,
+                           form=request.form), status
