@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import false, or_, select, true
 
 from ..db.models import Case, Task, User, UserMahalla
-from ..errors import NotAllowed
+from ..errors import NotAllowed, NotFound
 
 CASE_ROLES = ("social_worker", "supervisor", "center_head", "specialist")
 
@@ -47,6 +47,16 @@ def case_scope(actor: Actor):
     if actor.role == "admin" and actor.granted_case_ids:
         return Case.id.in_(sorted(actor.granted_case_ids))
     return false()  # methodologists and administrators read no case contents
+
+
+def visible_case(session, actor: Actor, case_id) -> Case:
+    """The case ``case_id`` if the actor may see it; anything else (unknown, out of scope, not an id) is
+    not found, so nobody learns which cases exist."""
+    is_id = isinstance(case_id, int) and not isinstance(case_id, bool) and 0 < case_id < 2 ** 31
+    case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor))) if is_id else None
+    if case is None:
+        raise NotFound(f"There is no case {case_id} that you may see.")
+    return case
 
 
 def task_scope(actor: Actor):

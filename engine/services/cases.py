@@ -8,7 +8,7 @@ from ..db.models import AuditEvent, Case, Household, HouseholdMember, OrgUnit, P
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..names import normalise_name, search_key
 from . import definitions, inputs
-from .actors import Actor, case_scope
+from .actors import Actor, case_scope, visible_case
 from .audit import record
 from .progress import apply_outcome, lock_case
 from .deadlines import (Calendars, calendar_for, cancel_task_timers, clock_stopped_since, held_extension,
@@ -143,9 +143,7 @@ def list_cases(engine, actor: Actor, *, stage=None, status=None, mahalla_id=None
 def get_case(engine, actor: Actor, case_id: int) -> dict:
     """A case with its subject, open tasks and timeline; the read itself is audited (who viewed this case)."""
     with engine.db.write() as session:
-        case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor)))
-        if case is None:
-            raise NotFound(f"There is no case {case_id} that you may see.")
+        case = visible_case(session, actor, case_id)
         record(session, engine.now(), "case.viewed", actor_id=actor.id, case_id=case.id, origin=actor.origin)
         detail = _detail(engine, session, case, actor.language)
         detail["viewers"] = _viewers(session, case.id)
@@ -223,7 +221,7 @@ def hold_case(engine, actor: Actor, case_id: int, payload) -> dict:
     actor.require(*HOLD_ROLES, action="put a case on hold")
     data = inputs.load(inputs.HoldCaseIn(), payload)
     with engine.db.write() as session:
-        case = _case_to_change(session, actor, case_id)
+        case = case_to_change(session, actor, case_id)
         if case.held_since is not None:
             raise Conflict(f"The case is already on hold since {case.held_since:%Y-%m-%d}.")
         now = engine.now()
@@ -243,7 +241,7 @@ def resume_case(engine, actor: Actor, case_id: int) -> dict:
     in its explanation, and its timers start again."""
     actor.require(*HOLD_ROLES, action="resume a case")
     with engine.db.write() as session:
-        case = _case_to_change(session, actor, case_id)
+        case = case_to_change(session, actor, case_id)
         if case.held_since is None:
             raise Conflict("The case is not on hold.")
         if actor.role == "social_worker" and case.held_by_id not in (None, actor.id):
@@ -267,12 +265,10 @@ def resume_case(engine, actor: Actor, case_id: int) -> dict:
         return _detail(engine, session, case, actor.language)
 
 
-def _case_to_change(session, actor, case_id) -> Case:
-    allowed = session.scalar(select(Case.id).where(Case.id == case_id, case_scope(actor)))
-    if allowed is None:
-        raise NotFound(f"There is no case {case_id} that you may see.")
-    case = lock_case(session, case_id)
-    if case.status != "open":
+def case_to_change(session, actor, case_id, *, open_only: bool = True) -> Case:
+    """The case, in scope and locked, for a change only its own social worker or a supervisor may make."""
+    case = lock_case(session, visible_case(session, actor, case_id).id)
+    if open_only and case.status != "open":
         raise Conflict("The case is closed.")
     if actor.role == "social_worker" and case.owner_id != actor.id:
         raise NotAllowed("Only the case's own social worker or a supervisor may do this.")

@@ -22,7 +22,7 @@ from ..db.models import AGENCY_PURPOSES, Case, Consent, Task
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..i18n import N_
 from . import inputs
-from .actors import Actor, case_scope
+from .actors import Actor, case_scope, visible_case
 from .assignment import assign
 from .audit import record
 from .deadlines import calendar_for
@@ -42,7 +42,7 @@ def list_consents(engine, actor: Actor, case_id: int, *, record_view: bool = Tru
     """The case's consents, newest first, each with its validity today. The read is audited like a case read
     (``record_view=False`` when the caller has just recorded one, as the case page does)."""
     with engine.db.write() as session:
-        case = _case_in_scope(session, actor, case_id)
+        case = visible_case(session, actor, case_id)
         now = engine.now()
         if record_view:
             record(session, now, "case.viewed", actor_id=actor.id, case_id=case.id, origin=actor.origin)
@@ -231,16 +231,9 @@ def _is_id(value) -> bool:
     return isinstance(value, int) and 1 <= value <= inputs.MAX_ID
 
 
-def _case_in_scope(session, actor, case_id) -> Case:
-    case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor))) if _is_id(case_id) else None
-    if case is None:
-        raise NotFound(f"There is no case {case_id} that you may see.")
-    return case
-
-
 def _case_to_write(session, actor, case_id) -> Case:
     """The case, in scope, locked (the one lock order of every change), and the actor allowed to write."""
-    case = _case_in_scope(session, actor, case_id)
+    case = visible_case(session, actor, case_id)
     case = lock_case(session, case.id)
     _check_writer(actor, case)
     return case

@@ -28,7 +28,9 @@ def dry_run(engine, actor: Actor, payload) -> dict:
     actor.require(*MIGRATORS, action="migrate running cases")
     old, new = _versions(engine, payload)
     report = []
-    for case_id, state in _open_cases(engine, old):
+    for case_id in _open_case_ids(engine, old):
+        with engine.db.read() as session:
+            state = session.scalar(select(Case.state).where(Case.id == case_id))
         check = move_case(engine.runtime, old.key, engine.spec_loader(old), new.key, engine.spec_loader(new), state,
                           new.version)
         report.append({"case_id": case_id, "safe": check.safe, "reasons": check.reasons,
@@ -53,7 +55,7 @@ def apply(engine, actor: Actor, payload) -> dict:
         record(session, now, "migration.started", actor_id=actor.id, migration_id=migration_id,
                from_version=old.version, to_version=new.version)
     report = []
-    case_ids = [case_id for case_id, _ in _open_cases(engine, old)]
+    case_ids = _open_case_ids(engine, old)
     for start in range(0, len(case_ids), BATCH):
         for case_id in case_ids[start:start + BATCH]:
             report.append(_move_one(engine, actor, migration_id, case_id, old, new))
@@ -83,12 +85,7 @@ def _move_one(engine, actor, migration_id, case_id, old, new) -> dict:
         case.state, case.definition_version_id = check.state, new.id
         case.next_timer_at = outcome.next_timer_at
         case.updated_at = now
-        opened = {t.id: t for t in outcome.open_tasks}
-        for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open",
-                                                       Task.kind == "process")):
-            spec = opened.get(task.id)
-            if spec is not None:
-                task.title, task.form_key, task.stage, task.lane = spec.title, spec.form_key, spec.stage, spec.lane
+        _refresh_open_tasks(session, case, outcome)
         record(session, now, "case.migrated", actor_id=actor.id, case_id=case.id, migration_id=migration_id,
                from_version=old.version, to_version=new.version, changed_open_tasks=check.changed_open_tasks)
         session.flush()
@@ -122,13 +119,7 @@ def revert(engine, actor: Actor, migration_id) -> dict:
             outcome = engine.runtime.inspect(version.key, engine.spec_loader(version), move.old_state)
             case.state, case.definition_version_id = move.old_state, move.old_version_id
             case.next_timer_at, case.updated_at = outcome.next_timer_at, now
-            opened = {t.id: t for t in outcome.open_tasks}
-            for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open",
-                                                           Task.kind == "process")):
-                spec = opened.get(task.id)
-                if spec is not None:
-                    task.title, task.form_key, task.stage, task.lane = spec.title, spec.form_key, spec.stage, \
-                        spec.lane
+            _refresh_open_tasks(session, case, outcome)
             move.reverted_at = now
             record(session, now, "case.migration_reverted", actor_id=actor.id, case_id=case.id,
                    migration_id=migration_id)
@@ -138,6 +129,16 @@ def revert(engine, actor: Actor, migration_id) -> dict:
         record(session, now, "migration.reverted", actor_id=actor.id, migration_id=migration_id,
                reverted=len(reverted), kept=len(kept))
     return {"migration_id": migration_id, "reverted": reverted, "kept": kept}
+
+
+def _refresh_open_tasks(session, case, outcome) -> None:
+    """The open tasks' projections follow the version the case is now on; ids, assignees and deadlines stay."""
+    opened = {t.id: t for t in outcome.open_tasks}
+    for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open",
+                                                   Task.kind == "process")):
+        spec = opened.get(task.id)
+        if spec is not None:
+            task.title, task.form_key, task.stage, task.lane = spec.title, spec.form_key, spec.stage, spec.lane
 
 
 def _versions(engine, payload) -> tuple[DefinitionVersion, DefinitionVersion]:
@@ -164,11 +165,11 @@ def _versions(engine, payload) -> tuple[DefinitionVersion, DefinitionVersion]:
         return found["from"], found["to"]
 
 
-def _open_cases(engine, version) -> list[tuple[int, str]]:
+def _open_case_ids(engine, version) -> list[int]:
+    """Ids only: a case's state (tens of kilobytes) is read when its turn comes, not all of them at once."""
     with engine.db.read() as session:
-        return session.execute(select(Case.id, Case.state).where(Case.definition_version_id == version.id,
-                                                                 Case.status == "open")
-                               .order_by(Case.id)).all()
+        return list(session.scalars(select(Case.id).where(Case.definition_version_id == version.id,
+                                                          Case.status == "open").order_by(Case.id)))
 
 
 def _summary(old, new, report) -> dict:

@@ -2,15 +2,13 @@
 (who changed what, when and why), the search keys follow the new name, and the timeline tells it."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from ..db.models import Case, Person
-from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
+from ..errors import Conflict, InvalidInput
 from ..names import normalise_name, search_key
 from . import inputs
-from .actors import Actor, case_scope
+from .actors import Actor
 from .audit import record
-from .progress import lock_case
+from .cases import case_to_change
 
 RECTIFIERS = ("social_worker", "supervisor", "center_head")
 
@@ -20,15 +18,9 @@ def rectify_person(engine, actor: Actor, case_id, payload) -> dict:
     actor.require(*RECTIFIERS, action="correct a person's details")
     data = inputs.load(inputs.RectifyIn(), payload)
     with engine.db.write() as session:
-        allowed = session.scalar(select(Case.id).where(Case.id == case_id, case_scope(actor))) \
-            if isinstance(case_id, int) else None
-        if allowed is None:
-            raise NotFound(f"There is no case {case_id} that you may see.")
-        case = lock_case(session, case_id)
+        case = case_to_change(session, actor, case_id, open_only=False)  # a closed case's person may ask too
         if case.anonymised_at is not None:
             raise Conflict("The case was anonymised: it holds no personal data to correct.")
-        if actor.role == "social_worker" and case.owner_id != actor.id:
-            raise NotAllowed("Only the case's own social worker or a supervisor may correct its details.")
         person = _person_of(session, case, data["person_id"])
         before, after = {}, {}
         if "full_name" in data:

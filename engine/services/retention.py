@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
-from ..db.models import AuditEvent, Case, Notification, OutboxEmail, Person, Task, User
+from ..db.models import AuditEvent, Case, Consent, Notification, OutboxEmail, Person, Task, User
 from ..errors import Conflict, InvalidInput, NotFound
-from .actors import Actor, case_scope
+from .actors import Actor, visible_case
 from .audit import record
 from .views import iso
 
@@ -23,6 +23,7 @@ from .views import iso
 #: Child protection and violence are kept longer: a child may ask for their file as an adult.
 RETENTION_YEARS = {"child": 25, "child_without_care": 25, "violence": 10, "disability": 10}
 DEFAULT_YEARS = 5
+SHORTEST = min([DEFAULT_YEARS, *RETENTION_YEARS.values()])  # no case closed more recently is ever due
 #: Audit detail keys that never hold personal data; every other key is dropped on anonymisation.
 SAFE_DETAIL_KEYS = frozenset({"stage", "from_stage", "to_stage", "form_key", "bpmn_id", "task", "rung", "level",
                               "role", "target_role", "minutes", "due_before", "due_after", "waiting_for", "kind",
@@ -36,10 +37,11 @@ def retention_years(categories) -> int:
 
 def due_on(case: Case):
     """The instant a closed case's personal data must be gone, or None while it is open."""
-    if case.closed_at is None:
-        return None
-    years = retention_years(case.categories)
-    return case.closed_at + timedelta(days=round(365.25 * years))
+    return _due(case.closed_at, case.categories)
+
+
+def _due(closed_at, categories):
+    return None if closed_at is None else closed_at + timedelta(days=round(365.25 * retention_years(categories)))
 
 
 def set_legal_hold(engine, actor: Actor, case_id, reason: str | None) -> dict:
@@ -49,10 +51,7 @@ def set_legal_hold(engine, actor: Actor, case_id, reason: str | None) -> dict:
     if reason is not None and not 3 <= len(reason) <= 500:
         raise InvalidInput("The legal hold is not valid.", fields={"reason": ["Use 3–500 characters."]})
     with engine.db.write() as session:
-        case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor))) \
-            if isinstance(case_id, int) else None
-        if case is None:
-            raise NotFound(f"There is no case {case_id} that you may see.")
+        case = visible_case(session, actor, case_id)
         case.legal_hold_reason = reason
         record(session, engine.now(), "case.legal_hold" if reason else "case.legal_hold_lifted",
                actor_id=actor.id, case_id=case.id, reason=reason)
@@ -65,10 +64,11 @@ def run(engine, *, limit: int = 500) -> dict:
     done, held = [], []
     with engine.db.read() as session:
         candidates = session.execute(select(Case.id, Case.closed_at, Case.categories, Case.legal_hold_reason)
-                                     .where(Case.status == "closed", Case.anonymised_at.is_(None))
+                                     .where(Case.status == "closed", Case.anonymised_at.is_(None),
+                                            Case.closed_at <= now - timedelta(days=round(365.25 * SHORTEST)))
                                      .order_by(Case.closed_at)).all()
     for case_id, closed_at, categories, hold in candidates:
-        if closed_at + timedelta(days=round(365.25 * retention_years(categories))) > now:
+        if _due(closed_at, categories) > now:
             continue
         if hold:
             held.append(case_id)
@@ -105,9 +105,11 @@ def anonymise(engine, case_id: int) -> None:
         for event in session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)):
             event.details = {k: v for k, v in (event.details or {}).items() if k in SAFE_DETAIL_KEYS}
         session.execute(delete(Notification).where(Notification.case_id == case.id))
-        for email in session.scalars(select(OutboxEmail)):
-            if any(name and (name in email.body or name in email.subject) for name in names):
-                session.delete(email)
+        named = [n for n in names if n]
+        if named:  # queued e-mails are not linked to the case: found by the names they carry
+            session.execute(delete(OutboxEmail).where(or_(*[OutboxEmail.body.contains(n, autoescape=True)
+                                                            | OutboxEmail.subject.contains(n, autoescape=True)
+                                                            for n in named])))
         _scrub_other_tables(session, case)
         record(session, now, "case.anonymised", case_id=case.id, categories=list(case.categories or []))
 
@@ -125,10 +127,6 @@ def _names(case: Case) -> set[str]:
 
 def _scrub_other_tables(session, case: Case) -> None:
     """Tables added beside the case (consents: evidence and representatives' names) lose their free text too."""
-    try:
-        from ..db.models import Consent
-    except ImportError:
-        return
     for consent in session.scalars(select(Consent).where(Consent.case_id == case.id)):
         for column in ("evidence", "representative_name", "representative_relation", "revocation_reason",
                        "agency"):
@@ -143,10 +141,13 @@ def export_case(engine, actor: Actor, case_id) -> dict:
     detail = get_case(engine, actor, case_id)  # scope check, and the read is logged like any other
     with engine.db.write() as session:
         case = session.get(Case, detail["id"])
-        users = {u.id: u.full_name for u in session.scalars(select(User))}
-        tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.created_at, Task.id))
+        tasks = session.scalars(select(Task).where(Task.case_id == case.id)
+                                .order_by(Task.created_at, Task.id)).all()
         events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                  .order_by(AuditEvent.at, AuditEvent.id)).all()
+        ids = {t.completed_by_id for t in tasks} | {e.actor_id for e in events}
+        users = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids - {None}))).all()) \
+            if ids - {None} else {}
         export = {
             "exported_at": iso(engine.now()), "exported_by": actor.full_name,
             "case": {k: v for k, v in detail.items() if k not in ("viewers",)},
@@ -167,10 +168,6 @@ def export_case(engine, actor: Actor, case_id) -> dict:
 
 
 def _consents(session, case) -> list[dict]:
-    try:
-        from ..db.models import Consent
-    except ImportError:
-        return []
     rows = session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
     return [{c.name: _plain(getattr(row, c.name)) for c in Consent.__table__.columns} for row in rows]
 
