@@ -9,7 +9,7 @@ from engine.services import breakglass
 
 from ..i18n import format_moment
 from . import bp, engine, login_required
-from .util import flash_error
+from .util import flash_error, form_int
 
 
 @bp.route("/break-glass", methods=["GET", "POST"])
@@ -20,8 +20,8 @@ def break_glass():
     if request.method == "POST":
         try:
             grant = breakglass.open_access(engine(), g.actor, {
-                "case_id": _number(request.form.get("case_id")), "reason": request.form.get("reason", ""),
-                "minutes": _number(request.form.get("minutes", 60))})
+                "case_id": form_int(request.form.get("case_id")), "reason": request.form.get("reason", ""),
+                "minutes": form_int(request.form.get("minutes", 60))})
         except InvalidInput as err:
             errors = err.fields
         except NotFound:
@@ -45,9 +45,3 @@ def close_break_glass(grant_id):
         flash_error(err)
     return redirect(url_for("web.break_glass"))
 
-
-def _number(raw):
-    try:
-        return int(str(raw).strip().lstrip("#№"))
-    except (TypeError, ValueError):
-        return None

@@ -17,7 +17,7 @@ from engine.services.inputs import CHANNELS, RELATIONS, SEXES
 
 from ..i18n import current_language, format_day
 from . import bp, engine, login_required
-from .util import arg_int, flash_error, page_args, translated
+from .util import arg_int, flash_error, form_int, page_args, translated
 
 PAGE = 25
 MEMBER_ROWS = 3  # empty member rows offered at first; "Add a member" adds more without JavaScript
@@ -148,7 +148,7 @@ def hold(case_id):
 def rectify(case_id):
     """Correct a person's details at their request; the old values stay in the history."""
     form = request.form
-    payload = {"person_id": _int(form.get("person_id")), "reason": form.get("reason", "")}
+    payload = {"person_id": form_int(form.get("person_id")), "reason": form.get("reason", "")}
     if form.get("full_name", "").strip():
         payload["full_name"] = form["full_name"]
     if form.get("birth_date", "").strip():
@@ -164,12 +164,6 @@ def rectify(case_id):
         flash_error(err)
     return redirect(url_for("web.case", case_id=case_id))
 
-
-def _int(raw):
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
 
 
 @bp.post("/cases/<int:case_id>/resume")

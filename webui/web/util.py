@@ -89,3 +89,12 @@ def safe_path(target: str | None) -> str:
             or target.startswith("//") or target.startswith("/\\")):
         return url_for("web.home")
     return target
+
+
+def form_int(raw):
+    """A number from a form field ("12", " №12 "); None when it is not one, which the service then refuses
+    with its own per-field message."""
+    try:
+        return int(str(raw).strip().lstrip("#№"))
+    except (TypeError, ValueError):
+        return None

@@ -18,7 +18,7 @@ from engine.services import definitions, drafts
 from engine.services import migrations as migration_service
 
 from . import bp, engine, login_required
-from .util import flash_error
+from .util import flash_error, form_int
 
 BUNDLE = Path(__file__).resolve().parent.parent / "static" / "workbench"
 EDITORS = {".bpmn": "bpmn", ".dmn": "dmn", ".form.json": "form"}
@@ -88,7 +88,7 @@ def draft_file(draft_id, name):
         content = request.form.get("content", "")
         try:
             saved = drafts.save_file(engine(), g.actor, draft_id, name, {
-                "content": content, "row_version": _int(request.form.get("row_version"))})
+                "content": content, "row_version": form_int(request.form.get("row_version"))})
         except InvalidInput as err:
             flash_error(err, _("The file could not be saved: it is empty or too large."))
             status = 422
@@ -172,12 +172,6 @@ def _number(raw):
         return raw
 
 
-def _int(raw):
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
-
 
 @bp.get("/workbench/migrations")
 @login_required
@@ -225,7 +219,7 @@ def revert_migration(migration_id):
 
 
 def _migration_form() -> dict:
-    return {"from": _int(request.form.get("from")), "to": _int(request.form.get("to"))}
+    return {"from": form_int(request.form.get("from")), "to": form_int(request.form.get("to"))}
 
 
 def _migrations_page(report=None, status=200):
