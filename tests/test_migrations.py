@@ -1,6 +1,8 @@
 """Moving running cases to a newer version: dry run, apply to the safe ones in batches, revert."""
 from __future__ import annotations
 
+import dataclasses
+
 import time
 
 import pytest
@@ -10,11 +12,16 @@ from engine.db.models import Case, Task
 from engine.errors import InvalidInput, NotAllowed
 from engine.process.definitions import read_definition_files
 from engine.services import definitions, migrations
-from engine.services.demo import actor
+from engine.services.demo import actor as demo_actor
 from tests.helpers import complete_step, open_case, open_tasks
 from tests.sample_answers import assessment, referral
 
 ASSESSMENT = '<spiffworkflow:property name="deadline" value="5 working days" />'
+
+
+def actor(engine, username):
+    """Demo users read Uzbek by default; these tests read the reasons in English."""
+    return dataclasses.replace(demo_actor(engine, username), language="en")
 
 
 def shipped(engine) -> dict:

@@ -16,7 +16,32 @@ from dataclasses import dataclass, field
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 
+from ..i18n import N_
 from .serialization import _serializer, dump_state
+
+#: Why a case cannot move: catalogue messages, told in the reader's language (``Reason.text``).
+REMOVED = {
+    "completed": N_("the completed step '%(task)s' does not exist in version %(version)s"),
+    "waiting": N_("the event '%(task)s' the case waits for does not exist in version %(version)s"),
+    "open": N_("the open task '%(task)s' does not exist in version %(version)s"),
+}
+RENAMED = N_("%(reason)s (it became '%(new_id)s')")
+NO_SUBPROCESS = N_("the subprocess '%(task)s' the case is in does not exist in version %(version)s")
+UNREADABLE = N_("the case cannot be read on version %(version)s: %(error)s")
+OPEN_TASKS_CHANGE = N_("the case's open tasks would change on version %(version)s")
+
+
+@dataclass(frozen=True)
+class Reason:
+    message: str
+    params: dict
+
+    def text(self, language: str) -> str:
+        from ..i18n import gettext
+        params = dict(self.params)
+        if isinstance(params.get("reason"), Reason):
+            params["reason"] = params["reason"].text(language)
+        return gettext(language, self.message, **params)
 
 #: The tasks a stored case can be in that must survive a move (predicted ones are recomputed by the engine).
 _LIVED = TaskState.COMPLETED | TaskState.STARTED | TaskState.READY | TaskState.WAITING | TaskState.ERROR
@@ -25,7 +50,7 @@ _LIVED = TaskState.COMPLETED | TaskState.STARTED | TaskState.READY | TaskState.W
 @dataclass
 class MoveCheck:
     safe: bool
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     state: str | None = None  # the case's state on the new version, when safe
     changed_open_tasks: list[str] = field(default_factory=list)  # open tasks whose spec changed (form, deadline)
 
@@ -43,11 +68,11 @@ def move_case(runtime, old_key: str, old_loader, new_key: str, new_loader, state
         # The library also aligns tasks whose id changed, by their place in the flow; the engine's records know
         # tasks by id, so a lived task under another id is not the same task to them.
         if task.state & _LIVED and new_task_spec is not None and new_task_spec.name != task.task_spec.name:
-            reasons.append(_removed(task, new_number) + f" (it became '{new_task_spec.name}')")
+            reasons.append(Reason(RENAMED, {"reason": _removed(task, new_number), "new_id": new_task_spec.name}))
     for sp_id, sp_diff in subprocess_diffs.items():
         name = workflow.subprocesses[sp_id].spec.name
         if sp_diff is None:
-            reasons.append(f"the subprocess '{name}' the case is in does not exist in version {new_number}")
+            reasons.append(Reason(NO_SUBPROCESS, {"task": name, "version": new_number}))
         else:
             reasons += [_removed(t, new_number) for t in sp_diff.removed if t.state & _LIVED]
     if reasons:
@@ -63,20 +88,16 @@ def move_case(runtime, old_key: str, old_loader, new_key: str, new_loader, state
         moved = dump_state(workflow, new_key)
         reread = runtime._load(new_key, new_loader, moved)
     except Exception as err:  # noqa: BLE001 - whatever the library trips over, the case stays where it is
-        return MoveCheck(False, [f"the case cannot be read on version {new_number}: {type(err).__name__}: {err}"])
+        return MoveCheck(False, [Reason(UNREADABLE, {"version": new_number, "error": f"{type(err).__name__}: {err}"})])
     if _open_tasks(reread) != open_before:
-        return MoveCheck(False, [f"the case's open tasks would change on version {new_number}"])
+        return MoveCheck(False, [Reason(OPEN_TASKS_CHANGE, {"version": new_number})])
     return MoveCheck(True, [], moved, changed)
 
 
-def _removed(task, number: int) -> str:
+def _removed(task, number: int) -> Reason:
     spec = task.task_spec
-    label = f"'{spec.bpmn_name or spec.name}'" if getattr(spec, "bpmn_name", None) else f"'{spec.name}'"
-    if task.state == TaskState.COMPLETED:
-        return f"the completed step {label} does not exist in version {number}"
-    if task.state == TaskState.WAITING:
-        return f"the event {label} the case waits for does not exist in version {number}"
-    return f"the open task {label} does not exist in version {number}"
+    kind = {TaskState.COMPLETED: "completed", TaskState.WAITING: "waiting"}.get(task.state, "open")
+    return Reason(REMOVED[kind], {"task": getattr(spec, "bpmn_name", None) or spec.name, "version": number})
 
 
 def _open_tasks(workflow) -> list[tuple[str, str]]:

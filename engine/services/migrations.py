@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..db.models import Case, CaseMigration, DefinitionVersion, Migration, Task
 from ..errors import Conflict, InvalidInput, NotFound
+from ..i18n import N_, gettext
 from ..process.migration import move_case
 from .actors import Actor
 from .audit import record
@@ -33,7 +34,7 @@ def dry_run(engine, actor: Actor, payload) -> dict:
             state = session.scalar(select(Case.state).where(Case.id == case_id))
         check = move_case(engine.runtime, old.key, engine.spec_loader(old), new.key, engine.spec_loader(new), state,
                           new.version)
-        report.append({"case_id": case_id, "safe": check.safe, "reasons": check.reasons,
+        report.append({"case_id": case_id, "safe": check.safe, "reasons": _told(check.reasons, actor),
                        "changed_open_tasks": check.changed_open_tasks})
     return _summary(old, new, report)
 
@@ -74,12 +75,12 @@ def _move_one(engine, actor, migration_id, case_id, old, new) -> dict:
     with engine.db.write() as session:
         case = lock_case(session, case_id)
         if case.definition_version_id != old.id or case.status != "open":
-            return {"case_id": case_id, "safe": False, "reasons": ["the case changed version or closed meanwhile"],
-                    "changed_open_tasks": []}
+            return {"case_id": case_id, "safe": False, "changed_open_tasks": [],
+                    "reasons": [gettext(actor.language, N_("the case changed version or closed meanwhile"))]}
         check = move_case(engine.runtime, old.key, engine.spec_loader(old), new.key, engine.spec_loader(new),
                           case.state, new.version)
         if not check.safe:
-            return {"case_id": case_id, "safe": False, "reasons": check.reasons, "changed_open_tasks": []}
+            return {"case_id": case_id, "safe": False, "reasons": _told(check.reasons, actor), "changed_open_tasks": []}
         old_state = case.state
         outcome = engine.runtime.inspect(new.key, engine.spec_loader(new), check.state)
         case.state, case.definition_version_id = check.state, new.id
@@ -113,7 +114,8 @@ def revert(engine, actor: Actor, migration_id) -> dict:
             move = session.get(CaseMigration, move_id)
             case = lock_case(session, case_id)
             if case.row_version != move.row_version_after:
-                kept.append({"case_id": case_id, "reason": "the case has changed since it moved"})
+                kept.append({"case_id": case_id,
+                             "reason": gettext(actor.language, N_("the case has changed since it moved"))})
                 continue
             version = session.get(DefinitionVersion, move.old_version_id)
             outcome = engine.runtime.inspect(version.key, engine.spec_loader(version), move.old_state)
@@ -129,6 +131,10 @@ def revert(engine, actor: Actor, migration_id) -> dict:
         record(session, now, "migration.reverted", actor_id=actor.id, migration_id=migration_id,
                reverted=len(reverted), kept=len(kept))
     return {"migration_id": migration_id, "reverted": reverted, "kept": kept}
+
+
+def _told(reasons, actor) -> list[str]:
+    return [reason.text(actor.language) for reason in reasons]
 
 
 def _refresh_open_tasks(session, case, outcome) -> None:
