@@ -63,7 +63,11 @@ def list_drafts(engine, actor: Actor, *, include_closed: bool = False) -> dict:
         query = select(DefinitionDraft).order_by(DefinitionDraft.updated_at.desc())
         if not include_closed:
             query = query.where(DefinitionDraft.status == "open")
-        return {"items": [_view(d) for d in session.scalars(query.limit(200))]}
+        rows = session.scalars(query.limit(200)).all()
+        # version numbers in one query: loading each base version would read its files and compiled spec too
+        numbers = dict(session.execute(select(DefinitionVersion.id, DefinitionVersion.version).where(
+            DefinitionVersion.id.in_({d.based_on_id for d in rows} - {None}))).all()) if rows else {}
+        return {"items": [_view(d, number=numbers.get(d.based_on_id)) for d in rows]}
 
 
 def get_draft(engine, actor: Actor, draft_id) -> dict:
@@ -193,10 +197,10 @@ def _require_open(draft: DefinitionDraft) -> None:
         raise Conflict(f"The draft is {draft.status}; start a new one from the published version.")
 
 
-def _view(draft: DefinitionDraft, *, with_files: bool = False) -> dict:
+def _view(draft: DefinitionDraft, *, with_files: bool = False, number: int | None = None) -> dict:
     view = {"id": draft.id, "name": draft.name, "process_id": draft.process_id, "status": draft.status,
             "row_version": draft.row_version, "file_names": sorted(draft.files),
-            "based_on_version": draft.based_on.version if draft.based_on else None,
+            "based_on_version": number if number is not None else (draft.based_on.version if draft.based_on else None),
             "problems": list(draft.problems or []), "created_at": iso(draft.created_at),
             "updated_at": iso(draft.updated_at)}
     if with_files:
