@@ -43,6 +43,12 @@ class Conflict(EngineError):
     code = "conflict"
 
 
+class ScenarioFailed(Conflict):
+    """A draft cannot be published while one of its scenarios fails (``details['failing']`` names them)."""
+
+    code = "scenario_failed"
+
+
 class DefinitionInvalid(EngineError):
     """A BPMN/DMN/form set that cannot be published. ``problems`` lists every finding."""
 

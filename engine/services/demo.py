@@ -69,7 +69,9 @@ def users_text() -> str:
     return "Users (password for all: " + PASSWORD + "):\n" + "\n".join(lines)
 
 
-def load_org_and_users(engine) -> None:
+def load_org_and_users(engine, password_hash: str | None = None) -> None:
+    """The demo region, districts, mahallas and users. ``password_hash`` replaces the hashed demo password (the
+    workbench's sandbox gives its users one nobody can sign in with, and saves the hashing time)."""
     now = engine.now()
     with engine.db.write() as session:
         region = OrgUnit(kind="region", name="Toshkent viloyati")
@@ -82,7 +84,7 @@ def load_org_and_users(engine) -> None:
         session.add_all(districts + mahallas)
         session.flush()
         ids = [d.id for d in districts], [m.id for m in mahallas]
-    hashed = users.hash_password(PASSWORD)
+    hashed = password_hash or users.hash_password(PASSWORD)
     with engine.db.write() as session:
         for username, full_name, role, district, mahalla_indexes in USERS:
             user = User(username=username, full_name=full_name, password_hash=hashed, role=role,

@@ -335,6 +335,22 @@ def check_draft(draft_id):
     return drafts.check(engine(), g.actor, draft_id)
 
 
+@bp.post("/drafts/<int:draft_id>/scenarios")
+def save_scenario(draft_id):
+    return drafts.save_scenario(engine(), g.actor, draft_id, body())
+
+
+@bp.delete("/drafts/<int:draft_id>/scenarios")
+def delete_scenario(draft_id):
+    return drafts.delete_scenario(engine(), g.actor, draft_id, request.args.get("name", ""),
+                                  {"row_version": arg_int("row_version")})
+
+
+@bp.post("/drafts/<int:draft_id>/scenarios/record")
+def record_scenario(draft_id):
+    return drafts.record_scenario(engine(), g.actor, draft_id, body())
+
+
 @bp.post("/drafts/<int:draft_id>/publish")
 def publish_draft(draft_id):
     return drafts.publish(engine(), g.actor, draft_id, body()), 201

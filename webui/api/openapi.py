@@ -33,6 +33,7 @@ QUERY = {
     ("/drafts", "get"): {"all": _BOOL},
     ("/definitions/compare", "get"): {"from": _ID, "to": _ID},
     ("/drafts/{draft_id}/files/{name}", "delete"): {"row_version": _NUMBER},
+    ("/drafts/{draft_id}/scenarios", "delete"): {"name": {"type": "string"}, "row_version": _NUMBER},
     ("/calendars/{code}/days", "get"): {"from": {"type": "string", "format": "date"},
                                         "to": {"type": "string", "format": "date"}, "org_unit": _NUMBER},
 }
@@ -102,8 +103,13 @@ ROUTES = [
     ("/drafts/{draft_id}/changes", "get", "What the draft changed since the version it started from", None, None,
      True),
     ("/drafts/{draft_id}/check", "post", "Validate and lint the draft now", None, None, True),
-    ("/drafts/{draft_id}/publish", "post", "Publish the draft as a new version (note)", schemas.PublishIn, None,
-     True),
+    ("/drafts/{draft_id}/publish", "post", "Publish the draft as a new version (note); every scenario must pass",
+     schemas.PublishIn, None, True),
+    ("/drafts/{draft_id}/scenarios", "post", "Save a scenario (replacing the one of the same name) and run all of "
+     "them in a sandbox", schemas.ScenarioIn, None, True),
+    ("/drafts/{draft_id}/scenarios", "delete", "Remove a scenario (?name=&row_version=)", None, None, True),
+    ("/drafts/{draft_id}/scenarios/record", "post", "Record a scenario by walking the draft with sample answers",
+     schemas.ScenarioRecordIn, None, True),
     ("/migrations/dry-run", "post", "Which open cases of version `from` can move to `to`, and why not (no change)",
      schemas.MigrationIn, None, True),
     ("/migrations", "post", "Move the safe open cases of version `from` to `to` (note); the others stay",

@@ -198,6 +198,17 @@ class DraftFileIn(Schema):
     row_version = fields.Integer(required=True, metadata={"description": "the draft's row_version you edited"})
 
 
+class ScenarioIn(Schema):
+    scenario = fields.Dict(required=True, metadata={"description": "name; start {date, channel, calendar}; steps "
+                                                                   "[{task, answers, after}]; expect {status, stage}"})
+    row_version = fields.Integer(required=True, metadata={"description": "the draft's row_version you edited"})
+
+
+class ScenarioRecordIn(Schema):
+    name = fields.String(required=True, metadata={"description": "1–120 characters"})
+    row_version = fields.Integer(required=True, metadata={"description": "the draft's row_version you edited"})
+
+
 class PublishIn(Schema):
     note = fields.String(required=True, metadata={"description": "what changed, 3–500 characters"})
 

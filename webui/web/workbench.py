@@ -6,17 +6,20 @@ and writes its XML or JSON back into it before saving, so both paths save throug
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidInput, NotFound
+from engine.deadlines.explain import duration_text
+from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidInput, NotFound, ScenarioFailed
 from engine.process.compare import grouped
 from engine.services import compare as comparisons
 from engine.services import definitions, drafts
 from engine.services import migrations as migration_service
 
+from ..i18n import current_language
 from . import bp, engine, login_required
 from .util import flash_error, form_int
 
@@ -51,7 +54,100 @@ def start_draft():
 def draft(draft_id):
     detail = drafts.get_draft(engine(), g.actor, draft_id)
     changes = comparisons.compare_draft(engine(), g.actor, draft_id)
-    return render_template("draft.html", draft=detail, groups=grouped(changes["changes"]))
+    return render_template("draft.html", draft=detail, groups=grouped(changes["changes"]),
+                           tried=_tried(detail), scenario_text=_scenario_text(detail))
+
+
+def _tried(detail: dict) -> list[dict]:
+    """The scenarios' results as the page shows them: task titles in the reader's language (from the draft's
+    own translations), deadlines as words."""
+    language, title = current_language(), _title_translator(detail["files"], current_language())
+    shown = []
+    for item in detail["scenarios"]:
+        path = [{**entry, "title": title(entry["title"]), "deadline_text": duration_text(
+            language, entry["deadline"]["unit"], entry["deadline"]["amount"]) if entry["deadline"] else None}
+            for entry in item["path"]]
+        events = [{**event, "task": title(event["task"])} for event in item["events"]]
+        shown.append({**item, "path": path, "events": events})
+    return shown
+
+
+def _title_translator(files: dict, language: str):
+    table = {}
+    for name, text in files.items():
+        if name.endswith(".i18n.json") and name[: -len(".i18n.json")] + ".bpmn" in files:
+            try:
+                table.update({k: v for k, v in (json.loads(text).get(language) or {}).items() if v})
+            except (ValueError, AttributeError):
+                pass  # a broken translations file is a problem the check lists; titles stay as written
+    return lambda text: table.get(text, text)
+
+
+def _scenario_text(detail: dict) -> str:
+    """What the scenario editor starts with: the scenario asked for (?scenario=N), else an example."""
+    chosen = form_int(request.args.get("scenario"))
+    if chosen is not None and 1 <= chosen <= len(detail["scenarios"]):
+        return json.dumps(detail["scenarios"][chosen - 1]["scenario"], ensure_ascii=False, indent=2)
+    example = {"name": _("New scenario"), "start": {"date": None, "channel": "mahalla", "calendar": "UZ"},
+               "steps": [{"task": "register_referral", "answers": {}, "after": None}],
+               "expect": {"status": None, "stage": None}}
+    return json.dumps(example, ensure_ascii=False, indent=2)
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/scenarios")
+@login_required
+def save_scenario(draft_id):
+    text = request.form.get("scenario", "")
+    try:
+        scenario = json.loads(text)
+    except (ValueError, RecursionError):
+        flash(_("The scenario is not valid JSON: check the brackets, quotes and commas."), "error")
+        return redirect(url_for("web.draft", draft_id=draft_id) + "#try")
+    try:
+        result = drafts.save_scenario(engine(), g.actor, draft_id, {
+            "scenario": scenario, "row_version": form_int(request.form.get("row_version"))})
+    except InvalidInput as err:
+        flash(_("The scenario is not valid: %(where)s.", where=", ".join(sorted(err.fields)) or "—"), "error")
+    except Conflict:
+        flash(_("Someone saved this draft meanwhile: reload the page and apply your change again."), "error")
+    else:
+        _flash_scenarios(result)
+    return redirect(url_for("web.draft", draft_id=draft_id) + "#try")
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/scenarios/record")
+@login_required
+def record_scenario(draft_id):
+    try:
+        result = drafts.record_scenario(engine(), g.actor, draft_id, {
+            "name": request.form.get("name", ""), "row_version": form_int(request.form.get("row_version"))})
+    except InvalidInput:
+        flash(_("Name the scenario (1–120 characters)."), "error")
+    except Conflict:
+        flash(_("Fix the draft's problems first, then record a scenario."), "error")
+    else:
+        _flash_scenarios(result)
+    return redirect(url_for("web.draft", draft_id=draft_id) + "#try")
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/scenarios/delete")
+@login_required
+def delete_scenario(draft_id):
+    try:
+        drafts.delete_scenario(engine(), g.actor, draft_id, request.form.get("name", ""),
+                               {"row_version": form_int(request.form.get("row_version"))})
+        flash(_("The scenario was removed."), "success")
+    except EngineError as err:
+        flash_error(err, _("Someone saved this draft meanwhile: reload the page and apply your change again."))
+    return redirect(url_for("web.draft", draft_id=draft_id) + "#try")
+
+
+def _flash_scenarios(result: dict) -> None:
+    failing = [item for item in result["scenarios"] if not item["passed"]]
+    if failing:
+        flash(_("Scenarios that fail: %(names)s.", names=", ".join(i["scenario"]["name"] for i in failing)), "error")
+    else:
+        flash(_("Every scenario passes (%(count)d).", count=len(result["scenarios"])), "success")
 
 
 @bp.get("/workbench/compare")
@@ -106,15 +202,41 @@ def draft_file(draft_id, name):
         raise NotFound(f"The draft has no file {name!r}.")
     problems = [p for p in detail["problems"] if p["file"] == name]
     editor = _editor(name)
+    form_key = name[: -len(".form.json")] if name.endswith(".form.json") else None
     page = render_template("draft_file.html", draft=detail, name=name, problems=problems,
                            content=content if content is not None else detail["files"].get(name, ""),
-                           editor=editor)
+                           editor=editor, form_key=form_key,
+                           texts=drafts.form_texts_table(detail, form_key) if form_key else None)
     response = make_response(page, status)
     if editor:  # the editors' stylesheets draw a few icons (checkbox ticks, drag images) as data: images
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
             "base-uri 'none'; object-src 'none'")
     return response
+
+
+@bp.post("/workbench/drafts/<int:draft_id>/forms/<form_key>/texts")
+@login_required
+def save_form_texts(draft_id, form_key):
+    """The translations table of a form: one input per text and language, written as ``<key>.i18n.json``."""
+    detail = drafts.get_draft(engine(), g.actor, draft_id)
+    table = drafts.form_texts_table(detail, form_key)
+    if table is None:
+        raise NotFound(f"The draft has no readable form {form_key!r}.")
+    translations = {lang: {row["text"]: request.form.get(f"t-{lang}-{i}", "") for i, row in enumerate(table["rows"])}
+                    for lang in table["languages"]}
+    try:
+        saved = drafts.save_form_texts(engine(), g.actor, draft_id, form_key, {
+            "translations": translations, "row_version": form_int(request.form.get("row_version"))})
+    except Conflict:
+        flash(_("Someone saved this draft meanwhile: reload the page and apply your change again."), "error")
+    except InvalidInput as err:
+        flash_error(err, _("The translations could not be saved: check the texts."))
+    else:
+        flash(_("Translations saved. The set has no problems.") if not saved["problems"] else
+              _("Translations saved. Problems to fix: %(count)d.", count=len(saved["problems"])),
+              "success" if not saved["problems"] else "error")
+    return redirect(url_for("web.draft_file", draft_id=draft_id, name=f"{form_key}.form.json") + "#translations")
 
 
 @bp.post("/workbench/drafts/<int:draft_id>/check")
@@ -124,6 +246,8 @@ def check_draft(draft_id):
     flash(_("The set has no problems.") if not result["problems"] else
           _("Problems to fix: %(count)d.", count=len(result["problems"])),
           "success" if not result["problems"] else "error")
+    if result["scenarios"]:
+        _flash_scenarios(result)
     return redirect(url_for("web.draft", draft_id=draft_id))
 
 
@@ -136,6 +260,8 @@ def publish_draft(draft_id):
         flash_error(err, _("Say what changed, in 3–500 characters."))
     except DefinitionInvalid:
         flash(_("The draft still has problems: fix them first."), "error")
+    except ScenarioFailed as err:
+        flash(_("Scenarios that fail: %(names)s.", names=", ".join(err.details["failing"])), "error")
     except EngineError as err:
         flash_error(err)
     else:
