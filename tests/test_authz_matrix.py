@@ -492,6 +492,7 @@ OPS = [
        body=lambda w, x: {"scenario": {"name": "Matrix probe"}, "row_version": 1}),
     Op("DELETE", "/api/v1/drafts/<int:draft_id>/scenarios", "draft", roles("methodologist"),
        queries=("?name=Matrix&row_version=1",)),
+    Op("GET", "/api/v1/drafts/<int:draft_id>/replay", "draft", roles("methodologist"), queries=("", "?months=3")),
     Op("POST", "/api/v1/drafts/<int:draft_id>/scenarios/record", "draft", roles("methodologist"),
        body=lambda w, x: {"name": "", "row_version": 1}),
     # Migrations of running cases: the methodologists' (the report names cases by number only).
@@ -524,6 +525,7 @@ OPS = [
        body=lambda w, x: {"name": "", "row_version": "1"}),
     Op("POST", "/workbench/drafts/<int:draft_id>/scenarios/delete", "draft", roles("methodologist"),
        body=lambda w, x: {"name": "Matrix", "row_version": "1"}),
+    Op("GET", "/workbench/drafts/<int:draft_id>/replay", "draft", roles("methodologist"), queries=("", "?months=3")),
     Op("POST", "/workbench/drafts/<int:draft_id>/forms/<form_key>/texts", "draft", roles("methodologist"),
        body=lambda w, x: {"row_version": "1"}),
     Op("GET", "/login", public=True),

@@ -216,3 +216,39 @@ def test_kazakh_calendar_and_the_api(engine, anon):
                                  f"&row_version={saved['row_version']}")
     assert status == 200 and gone["scenarios"] == [], gone
     assert "Sandbox Client" not in json.dumps(saved)  # the path and events name tasks and roles, never the client
+
+
+def test_the_try_section_and_the_replay_page_without_javascript(engine, server):
+    from tests.api_client import Client
+    from tests.helpers import complete_step, open_case
+    from tests.web_client import WebClient
+    case_id = open_case(engine)["id"]
+    complete_step(engine, case_id, "register_referral", referral())
+    client = WebClient(server.url)
+    home = client.login("methodologist1", language="en")
+    start = client.post("/workbench/drafts", {"csrf_token": home.csrf(), "name": "Tried"})
+    draft_url = start.url.replace(server.url, "")
+    assert "No scenario yet." in start.text
+    recorded = client.post(f"{draft_url}/scenarios/record", start.form("form[action$='/scenarios/record']"))
+    assert "Every scenario passes (1)." in recorded.text
+    assert recorded.texts("#scenario-1 h3")[0].startswith("Plain path")
+    assert recorded.texts("#scenario-1 table.scenario-path tbody tr td")[0] == "Register referral"
+    # edit it: the editor holds its JSON; a late assessment now shows the escalations it would fire
+    editing = client.get(f"{draft_url}?scenario=1")
+    form = editing.form("#scenario-editor")
+    scenario = json.loads(form["scenario"])
+    scenario["steps"][1]["after"] = "8 working days"
+    form["scenario"] = json.dumps(scenario)
+    saved = client.post(f"{draft_url}/scenarios", form)
+    events = saved.texts("#scenario-1 ul.scenario-events li")
+    assert len(events) == 3 and "escalation to Supervisor" in events[1] and "Centre head" in events[2]
+    broken = client.post(f"{draft_url}/scenarios", dict(saved.form("#scenario-editor"), scenario="{nope"))
+    assert "The scenario is not valid JSON" in broken.text
+
+    replay = client.get(f"{draft_url}/replay?months=3")
+    assert replay.status == 200 and "The draft changes no deadline" in replay.text
+    assert replay.texts("#replay-table tbody tr td")[:3] == ["Chirchiq shahri", "Identification", "1"]
+    assert client.get(f"{draft_url}/replay?months=99").status == 422
+    status, body = Client(server.url).login("methodologist1").get(
+        f"/drafts/{draft_url.rsplit('/', 1)[1]}/replay?months=3")
+    assert status == 200 and body["totals"]["tasks"] == 2

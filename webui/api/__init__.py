@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.errors import InvalidInput, NotAuthenticated
 from engine.i18n import LANGUAGES
+from engine.services import replay as replays
 from engine.services import (breakglass, calendars, cases, consents, definitions, drafts, migrations, notifications,
                              rectification, retention, tasks, users)
 from engine.services import compare as comparisons
@@ -349,6 +350,11 @@ def delete_scenario(draft_id):
 @bp.post("/drafts/<int:draft_id>/scenarios/record")
 def record_scenario(draft_id):
     return drafts.record_scenario(engine(), g.actor, draft_id, body())
+
+
+@bp.get("/drafts/<int:draft_id>/replay")
+def replay_draft(draft_id):
+    return replays.replay(engine(), g.actor, draft_id=draft_id, months=arg_int("months", 6))
 
 
 @bp.post("/drafts/<int:draft_id>/publish")

@@ -34,6 +34,7 @@ QUERY = {
     ("/definitions/compare", "get"): {"from": _ID, "to": _ID},
     ("/drafts/{draft_id}/files/{name}", "delete"): {"row_version": _NUMBER},
     ("/drafts/{draft_id}/scenarios", "delete"): {"name": {"type": "string"}, "row_version": _NUMBER},
+    ("/drafts/{draft_id}/replay", "get"): {"months": {"type": "integer", "minimum": 1, "maximum": 36}},
     ("/calendars/{code}/days", "get"): {"from": {"type": "string", "format": "date"},
                                         "to": {"type": "string", "format": "date"}, "org_unit": _NUMBER},
 }
@@ -108,6 +109,9 @@ ROUTES = [
     ("/drafts/{draft_id}/scenarios", "post", "Save a scenario (replacing the one of the same name) and run all of "
      "them in a sandbox", schemas.ScenarioIn, None, True),
     ("/drafts/{draft_id}/scenarios", "delete", "Remove a scenario (?name=&row_version=)", None, None, True),
+    ("/drafts/{draft_id}/replay", "get", "The draft's deadline rules replayed over the last `months` months of "
+     "cases: deadlines missed per district and stage, against the current version (aggregates only)", None, None,
+     True),
     ("/drafts/{draft_id}/scenarios/record", "post", "Record a scenario by walking the draft with sample answers",
      schemas.ScenarioRecordIn, None, True),
     ("/migrations/dry-run", "post", "Which open cases of version `from` can move to `to`, and why not (no change)",

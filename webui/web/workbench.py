@@ -18,6 +18,7 @@ from engine.process.compare import grouped
 from engine.services import compare as comparisons
 from engine.services import definitions, drafts
 from engine.services import migrations as migration_service
+from engine.services import replay as replays
 
 from ..i18n import current_language
 from . import bp, engine, login_required
@@ -92,6 +93,24 @@ def _scenario_text(detail: dict) -> str:
                "steps": [{"task": "register_referral", "answers": {}, "after": None}],
                "expect": {"status": None, "stage": None}}
     return json.dumps(example, ensure_ascii=False, indent=2)
+
+
+@bp.get("/workbench/drafts/<int:draft_id>/replay")
+@login_required
+def replay_draft(draft_id):
+    """The draft's deadline rules over the last months of cases, against the current version: how many deadlines
+    would have been missed, per district and stage. Aggregates only: no case or person is named."""
+    detail = drafts.get_draft(engine(), g.actor, draft_id)
+    months = form_int(request.args.get("months"))
+    months = 6 if months is None else months
+    result, error, status = None, None, 200
+    try:
+        result = replays.replay(engine(), g.actor, draft_id=draft_id, months=months)
+    except InvalidInput:
+        error, status = _("Choose from 1 to 36 months."), 422
+    except DefinitionInvalid:
+        error, status = _("The draft or the current version has problems: fix them first."), 422
+    return render_template("replay.html", draft=detail, result=result, error=error, months=months), status
 
 
 @bp.post("/workbench/drafts/<int:draft_id>/scenarios")
@@ -193,14 +212,14 @@ def draft_file(draft_id, name):
                   "error")
             status = 409
         else:
-            count = len([p for p in saved["problems"] if p["file"] == name])
+            count = len([p for p in saved["problems"] if p["file"] in _shown_with(name)])
             flash(_("Saved. The set has no problems.") if not saved["problems"] else
                   _("Saved. Problems to fix: %(count)d (this file: %(mine)d).", count=len(saved["problems"]),
                     mine=count), "success" if not saved["problems"] else "error")
             return redirect(url_for("web.draft_file", draft_id=draft_id, name=name))
     elif name not in detail["files"]:
         raise NotFound(f"The draft has no file {name!r}.")
-    problems = [p for p in detail["problems"] if p["file"] == name]
+    problems = [p for p in detail["problems"] if p["file"] in _shown_with(name)]
     editor = _editor(name)
     form_key = name[: -len(".form.json")] if name.endswith(".form.json") else None
     page = render_template("draft_file.html", draft=detail, name=name, problems=problems,
@@ -280,6 +299,14 @@ def discard_draft(draft_id):
     except EngineError as err:
         flash_error(err)
     return redirect(url_for("web.workbench"))
+
+
+def _shown_with(name: str) -> tuple[str, ...]:
+    """The files whose problems a file's page lists: a form's page also lists those of its translations, which
+    the page edits too."""
+    if name.endswith(".form.json"):
+        return name, name[: -len(".form.json")] + ".i18n.json"
+    return (name,)
 
 
 def _editor(name: str) -> str | None:
