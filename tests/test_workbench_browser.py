@@ -7,6 +7,10 @@ import re
 
 from playwright.sync_api import expect
 
+from sqlalchemy import update
+
+from engine.db.models import User
+from engine.i18n import gettext
 from engine.services import drafts, migrations, tasks
 from engine.services.demo import actor
 from tests.helpers import complete_step, open_case, open_tasks
@@ -148,5 +152,13 @@ def test_the_decision_table_and_form_editors_open_and_save_unchanged(chromium, s
         expect(page.locator("#content")).to_be_hidden()
         page.click("#file-form button[type=submit]")
         expect(page.locator(".flash.success")).to_contain_text("The set has no problems")
+    # the Yordam group of the diagram's properties speaks the reader's language
+    with engine.db.write() as session:
+        session.execute(update(User).where(User.username == "methodologist1").values(language="ru"))
+    page.goto(f"{site}/workbench/drafts/{draft['id']}/files/case_management.bpmn")
+    _open_group(page, "home_visit_assessment", "group-yordam")
+    deadline_label = page.locator("[data-entry-id='yordam-deadline'] label")
+    assert gettext("ru", "Deadline") != "Deadline"
+    expect(deadline_label).to_have_text(gettext("ru", "Deadline"))
     assert errors == []
     context.close()

@@ -1,7 +1,7 @@
 // The BPMN editor of the methodologist's workbench: bpmn-js Modeler with the standard properties panel,
 // the spiffworkflow moddle extension and Yordam's own group (./yordam-properties.js).
 //
-//   const editor = await window.YordamBpmnEditor.mount(canvasElement, { xml, propertiesContainer });
+//   const editor = await window.YordamBpmnEditor.mount(canvasElement, { xml, propertiesContainer, texts });
 //   editor.warnings;                 // what the import could not understand (and saving would drop); [] normally
 //   await editor.getXML();           // the diagram as BPMN XML (formatted)
 //   editor.highlight(['task_id']);   // mark elements (e.g. those a lint problem names); [] clears
@@ -31,9 +31,10 @@ const YordamPropertiesModule = {
 
 const PROBLEM_MARKER = 'yordam-problem';
 
-async function mount(container, { xml, propertiesContainer } = {}) {
+async function mount(container, { xml, propertiesContainer, texts } = {}) {
   const modeler = new BpmnModeler({
     container,
+    yordam: { texts: texts || {} },  // the Yordam group's labels in the reader's language
     moddleExtensions: { spiffworkflow },
     // Without a place for the properties panel the modeler still edits the diagram, without the panel.
     ...(propertiesContainer ? {

@@ -32,14 +32,18 @@ const TASK_PROPERTIES = [
 const STAGE_ONLY = TASK_PROPERTIES.filter((p) => p.name === 'stage');
 
 
-export default function YordamPropertiesProvider(propertiesPanel) {
+// The page passes the group's texts in the reader's language ({ English text: translation }) as the modeler's
+// `yordam.texts` option; a text without a translation stays English.
+export default function YordamPropertiesProvider(propertiesPanel, options) {
   propertiesPanel.registerProvider(400, this);
+  const texts = (options && options.texts) || {};
+  this._t = (text) => texts[text] || text;
 }
-YordamPropertiesProvider.$inject = [ 'propertiesPanel' ];
+YordamPropertiesProvider.$inject = [ 'propertiesPanel', 'config.yordam' ];
 
 YordamPropertiesProvider.prototype.getGroups = function(element) {
   return (groups) => {
-    const entries = entriesFor(element);
+    const entries = entriesFor(element, this._t);
     if (entries.length) {
       // Second place, right after "General", where a methodologist looks first.
       groups.splice(1, 0, { id: 'yordam', label: 'Yordam', entries, component: Group });
@@ -49,9 +53,9 @@ YordamPropertiesProvider.prototype.getGroups = function(element) {
 };
 
 
-function entriesFor(element) {
+function entriesFor(element, t) {
   if (is(element, 'bpmn:Lane')) {
-    return [ { id: 'yordam-role', component: RoleEntry, isEdited: isSelectEntryEdited } ];
+    return [ { id: 'yordam-role', component: RoleEntry, t, isEdited: isSelectEntryEdited } ];
   }
   if (!is(element, 'bpmn:Task')) {
     return [];
@@ -59,19 +63,20 @@ function entriesFor(element) {
   const human = is(element, 'bpmn:UserTask') || is(element, 'bpmn:ManualTask');
   const entries = (human ? TASK_PROPERTIES : STAGE_ONLY).map((property) => ({
     id: 'yordam-' + property.name,
-    property,
+    property: { ...property, label: t(property.label), description: t(property.description) },
     component: PropertyEntry,
     isEdited: property.area ? isTextAreaEntryEdited : isTextFieldEntryEdited
   }));
   if (human) {
-    entries.push(bodyEntry('spiffworkflow:PreScript', 'Pre-script', 'Python run when the task opens'));
-    entries.push(bodyEntry('spiffworkflow:PostScript', 'Post-script', 'Python run when the task is completed'));
+    entries.push(bodyEntry('spiffworkflow:PreScript', t('Pre-script'), t('Python run when the task opens')));
+    entries.push(bodyEntry('spiffworkflow:PostScript', t('Post-script'), t('Python run when the task is completed')));
   }
   if (is(element, 'bpmn:ScriptTask')) {
-    entries.push({ id: 'yordam-script', component: ScriptEntry, isEdited: isTextAreaEntryEdited });
+    entries.push({ id: 'yordam-script', component: ScriptEntry, t, isEdited: isTextAreaEntryEdited });
   }
   if (is(element, 'bpmn:BusinessRuleTask')) {
-    entries.push(bodyEntry('spiffworkflow:CalledDecisionId', 'Decision', 'The id of the DMN decision to evaluate', true));
+    entries.push(bodyEntry('spiffworkflow:CalledDecisionId', t('Decision'), t('The id of the DMN decision to evaluate'),
+                           true));
   }
   return entries;
 }
@@ -104,10 +109,10 @@ function BodyEntry({ element, id, type, label, description, single }) {
   });
 }
 
-function ScriptEntry({ element, id }) {
+function ScriptEntry({ element, id, t }) {
   const { commandStack, debounce } = useServices();
   return TextAreaEntry({
-    element, id, label: 'Script', description: 'Python, restricted (workflows/README.md)', debounce,
+    element, id, label: t('Script'), description: t('Python, restricted (workflows/README.md)'), debounce,
     monospace: true, rows: 6,
     getValue: () => getBusinessObject(element).get('script') || '',
     setValue: (value) => commandStack.execute('element.updateModdleProperties', {
@@ -116,18 +121,18 @@ function ScriptEntry({ element, id }) {
   });
 }
 
-function RoleEntry({ element, id }) {
+function RoleEntry({ element, id, t }) {
   const { commandStack } = useServices();
   const current = getBusinessObject(element).get('name') || '';
   return SelectEntry({
-    element, id, label: 'Role', description: 'The lane\'s name is the role that does its tasks',
+    element, id, label: t('Role'), description: t('The lane\'s name is the role that does its tasks'),
     getValue: () => getBusinessObject(element).get('name') || '',
     setValue: (value) => commandStack.execute('element.updateModdleProperties', {
       element, moddleElement: getBusinessObject(element), properties: { name: value }
     }),
     // A name that is not a role stays selectable, so opening the panel never changes the file.
     getOptions: () => [ ...new Set([ ...ROLES, current ]) ].map((role) => ({
-      value: role, label: role || '(none)'
+      value: role, label: role || t('(none)')
     }))
   });
 }

@@ -18,7 +18,9 @@
     if (kind === "form") {
       return api.mount(canvas, { schema: JSON.parse(text.value), propertiesContainer: panel });
     }
-    return api.mount(canvas, { xml: text.value, propertiesContainer: panel });
+    var texts = {};
+    try { texts = JSON.parse(form.dataset.texts || "{}"); } catch (ignored) { texts = {}; }
+    return api.mount(canvas, { xml: text.value, propertiesContainer: panel, texts: texts });
   }).then(function (mounted) {
     if (mounted.warnings && mounted.warnings.length) {
       // The file holds something the editor does not understand: saving from it would drop that, so the

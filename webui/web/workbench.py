@@ -22,6 +22,7 @@ from engine.services import replay as replays
 
 from ..i18n import current_language
 from . import bp, engine, login_required
+from .editor_texts import editor_texts
 from .util import flash_error, form_int
 
 BUNDLE = Path(__file__).resolve().parent.parent / "static" / "workbench"
@@ -225,6 +226,7 @@ def draft_file(draft_id, name):
     page = render_template("draft_file.html", draft=detail, name=name, problems=problems,
                            content=content if content is not None else detail["files"].get(name, ""),
                            editor=editor, form_key=form_key,
+                           editor_texts=editor_texts() if editor == "bpmn" else {},
                            texts=drafts.form_texts_table(detail, form_key) if form_key else None)
     response = make_response(page, status)
     if editor:  # the editors' stylesheets draw a few icons (checkbox ticks, drag images) as data: images
