@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from forms import FormValidationError
 from forms.sample import sample_answers
 
 from ..clock import FakeClock, utc
@@ -40,6 +41,7 @@ MAX_STEPS = 60
 MAX_WAIT = timedelta(days=400)
 #: How many steps a recorded scenario takes at most (a process that loops on sample answers stops there).
 RECORD_LIMIT = 30
+MAX_TIMER_PASSES = 2_000
 _NAME = re.compile(r"^[^\x00-\x1f]{1,120}$")
 #: Known sample answers that walk the default process to its end (monitoring would otherwise continue for ever).
 _RECORD_ANSWERS = {**SAMPLE_ANSWERS, "monitoring_visit": {**SAMPLE_ANSWERS["monitoring_visit"], "outcome": "close"}}
@@ -134,7 +136,7 @@ class Sandbox:
 
     def pass_time(self, until: datetime) -> None:
         """Move the clock to ``until``, firing every timer on the way at its own due instant, in order."""
-        while True:
+        for _ in range(MAX_TIMER_PASSES):  # a timer that keeps failing stays due: never loop for ever on it
             due = _next_pending(self.engine)
             if due is None or due > until:
                 break
@@ -154,6 +156,8 @@ def run(files: dict[str, str], process_id: str, scenario: dict, *, today: date, 
         return _result(None, None, _failure(N_("The draft has problems: fix them before trying it.")))
     try:
         return _play(sandbox, scenario, language)
+    except EngineError as err:  # the case could not even open (a start script failed, say)
+        return _result(None, None, _failure(N_("The scenario could not start: %(error)s"), error=err.message))
     finally:
         sandbox.close()
 
@@ -329,9 +333,13 @@ def record(files: dict[str, str], process_id: str, name: str, *, today: date, la
     sandbox = Sandbox(files, process_id, _start_instant(start, today), days=days)
     try:
         worker = _worker_id(sandbox)
-        case_id = cases.open_case(sandbox.engine, sandbox.actor(worker, language), {
-            "subject": dict(_SUBJECT), "mahalla_id": _mahalla_id(sandbox, worker), "channel": "mahalla",
-            "summary": "Synthetic scenario of the workbench."})["id"]
+        try:
+            case_id = cases.open_case(sandbox.engine, sandbox.actor(worker, language), {
+                "subject": dict(_SUBJECT), "mahalla_id": _mahalla_id(sandbox, worker), "channel": "mahalla",
+                "summary": "Synthetic scenario of the workbench."})["id"]
+        except EngineError as err:
+            raise InvalidInput("The scenario is not valid.",
+                               fields={"steps": [f"The case could not start: {err.message}"]}) from None
         steps = []
         while len(steps) < RECORD_LIMIT:
             task = _next_to_answer(sandbox, case_id)
@@ -380,8 +388,9 @@ def _sample_for(sandbox, task: Task, today: date) -> dict:
     known = _RECORD_ANSWERS.get(task.form_key)
     if known is not None:
         try:
-            return form.validate(dict(known)) and dict(known)
-        except Exception:  # the methodologist changed the form: fall back to answers made from it
+            form.validate(dict(known))
+            return dict(known)
+        except FormValidationError:  # the methodologist changed the form: answers made from it instead
             pass
     return sample_answers(form, today)
 
