@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..i18n import N_
+
 UNITS = {"working day": "working_days", "working hour": "working_hours", "calendar day": "calendar_days",
          "hour": "hours"}  # plain clock hours, for what cannot wait for office hours (urgent cases)
 PROPERTY_NAMES = ("deadline", "deadlineSource", "reminder", "escalation")
@@ -24,9 +26,15 @@ _PERCENT = re.compile(r"^\s*(\d{1,2})\s*%\s*$")
 
 
 class RuleError(ValueError):
-    def __init__(self, prop: str, message: str, hint: str = ""):
-        super().__init__(message)
-        self.prop, self.hint = prop, hint
+    """What is wrong with a rule property. ``template`` and ``hint_template`` are catalogue msgids (``%(name)s``
+    placeholders, ``%%`` for a percent sign) filled with ``params``: ``str(err)`` and ``hint`` are the English
+    texts, and a problem made of the error can be told in the reader's language."""
+
+    def __init__(self, prop: str, template: str, hint: str = "", **params):
+        super().__init__(template % params)
+        self.prop, self.template, self.params = prop, template, params
+        self.hint_template, self.hint_params = hint or None, params
+        self.hint = hint % params if hint else ""
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,8 @@ def parse_rule(properties: dict, roles=None) -> DeadlineRule | None:
     if not text:
         for dependent in ("reminder", "escalation"):
             if (properties.get(dependent) or "").strip():
-                raise RuleError(dependent, f"'{dependent}' needs a 'deadline' on the same task",
-                                'add for example deadline = "5 working days"')
+                raise RuleError(dependent, N_("'%(property)s' needs a 'deadline' on the same task"),
+                                N_('add for example deadline = "5 working days"'), property=dependent)
         return None
     return DeadlineRule(duration=parse_duration("deadline", text),
                         source=(properties.get("deadlineSource") or "").strip(),
@@ -72,15 +80,18 @@ def parse_duration(prop: str, text: str, allow_expression: bool = True) -> Durat
     match = _DURATION.match(text.lower() if "(" not in text else text)
     unit = UNITS.get(match.group("unit").strip().lower()) if match else None
     if not match or unit is None:
-        raise RuleError(prop, f"'{text}' is not a duration",
-                        'write a number and a unit: "5 working days", "24 working hours" or "30 calendar days"')
+        raise RuleError(prop, N_("'%(text)s' is not a duration"),
+                        N_('write a number and a unit: "5 working days", "24 working hours" or "30 calendar days"'),
+                        text=text)
     if match.group("expression"):
         if not allow_expression:
-            raise RuleError(prop, f"'{text}': an expression is not allowed here", "write a number")
+            raise RuleError(prop, N_("'%(text)s': an expression is not allowed here"), N_("write a number"),
+                            text=text)
         return Duration(unit, expression=match.group("expression").strip())
     amount = float(match.group("number"))
     if unit not in ("working_hours", "hours") and amount != int(amount):
-        raise RuleError(prop, f"'{text}': days are whole numbers", "use working hours for parts of a day")
+        raise RuleError(prop, N_("'%(text)s': days are whole numbers"), N_("use working hours for parts of a day"),
+                        text=text)
     return Duration(unit, amount=amount)
 
 
@@ -91,11 +102,12 @@ def _parse_reminders(text: str) -> tuple[int, ...]:
     for part in text.split(","):
         match = _PERCENT.match(part)
         if not match or not 1 <= int(match.group(1)) <= 99:
-            raise RuleError("reminder", f"'{part.strip()}' is not a point between 1% and 99%",
-                            'write percentages of the time allowed, for example "80%" or "50%, 80%"')
+            raise RuleError("reminder", N_("'%(text)s' is not a point between 1%% and 99%%"),
+                            N_('write percentages of the time allowed, for example "80%%" or "50%%, 80%%"'),
+                            text=part.strip())
         points.append(int(match.group(1)))
     if points != sorted(set(points)):
-        raise RuleError("reminder", "reminder points must rise and not repeat", 'for example "50%, 80%"')
+        raise RuleError("reminder", N_("reminder points must rise and not repeat"), N_('for example "50%%, 80%%"'))
     return tuple(points)
 
 
@@ -104,11 +116,13 @@ def _parse_ladder(text: str, roles) -> tuple[Rung, ...]:
     for part in [p for p in text.split(";") if p.strip()]:
         match = _RUNG.match(part)
         if not match:
-            raise RuleError("escalation", f"'{part.strip()}' is not a rung",
-                            'write "<role> at deadline" or "<role> after 3 working days", rungs separated by ;')
+            raise RuleError("escalation", N_("'%(text)s' is not a rung"),
+                            N_('write "<role> at deadline" or "<role> after 3 working days", rungs separated by ;'),
+                            text=part.strip())
         role = match.group("role")
         if roles is not None and role not in roles:
-            raise RuleError("escalation", f"'{role}' is not a role", "use one of: " + ", ".join(roles))
+            raise RuleError("escalation", N_("'%(role)s' is not a role"), N_("use one of: %(roles)s"), role=role,
+                            roles=", ".join(roles))
         after = parse_duration("escalation", match.group("after"), allow_expression=False) \
             if match.group("after") else None
         rungs.append(Rung(role, after))
@@ -123,9 +137,9 @@ def _check_rising(rungs) -> None:
     for rung in rungs:
         key = (-1, 0.0) if rung.after is None else (order[rung.after.unit], rung.after.amount)
         if rung.after is not None and previous[0] >= 0 and order[rung.after.unit] != previous[0]:
-            raise RuleError("escalation", "all rungs after the deadline must use the same unit",
-                            'for example "supervisor at deadline; center_head after 3 working days"')
+            raise RuleError("escalation", N_("all rungs after the deadline must use the same unit"),
+                            N_('for example "supervisor at deadline; center_head after 3 working days"'))
         if key < previous:
-            raise RuleError("escalation", "rungs must be written in the order they happen",
-                            "put the rung at the deadline first, then the later ones in rising order")
+            raise RuleError("escalation", N_("rungs must be written in the order they happen"),
+                            N_("put the rung at the deadline first, then the later ones in rising order"))
         previous = key

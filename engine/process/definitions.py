@@ -21,6 +21,7 @@ from forms import FormDefinition, FormDefinitionError
 from ..db.models import AGENCY_PURPOSES, CONSENT_PURPOSES
 from ..deadlines.rules import RuleError, parse_rule
 from ..errors import DefinitionInvalid
+from ..i18n import N_, translations
 from .scripting import ScriptCompileError, compile_expression, compile_script
 from .serialization import spec_to_json
 from .xml import UnsafeXML, parse_xml
@@ -43,12 +44,37 @@ TEXT_LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky")
 
 @dataclass(frozen=True)
 class Problem:
+    """A problem of a definition set. ``message`` and ``hint`` are the English texts; ``template`` and
+    ``hint_template`` (catalogue msgids, ``%(name)s`` placeholders) with their ``params`` let a stored problem be
+    told again in the reader's language (``problem_text``). A param may itself be a nested
+    ``{"template", "params"}`` (a deadline rule's own complaint); text from a library (lxml, SpiffWorkflow, the
+    forms package, Python) is a plain param, shown as it is."""
     file: str
     message: str
     rule: str
     element_id: str | None = None
     line: int | None = None
     hint: str | None = None
+    template: str | None = field(default=None, compare=False, repr=False)
+    params: dict = field(default_factory=dict, compare=False, repr=False)
+    hint_template: str | None = field(default=None, compare=False, repr=False)
+    hint_params: dict | None = field(default=None, compare=False, repr=False)  # None: the hint uses ``params``
+
+    @classmethod
+    def of(cls, file: str, template: str, rule: str, element_id: str | None = None, line: int | None = None,
+           hint: str | None = None, *, hint_params: dict | None = None, **params) -> "Problem":
+        """A problem told by a catalogue template (``N_``) and its params; the hint is a template too, filled
+        with ``hint_params`` when given, else with the same params."""
+        return cls(file, render(template, params), rule, element_id, line,
+                   render(hint, params if hint_params is None else hint_params) if hint else None,
+                   template, params, hint or None, hint_params)
+
+    @classmethod
+    def foreign(cls, file: str, message: str, rule: str, element_id: str | None = None, line: int | None = None,
+                hint: str | None = None, **hint_params) -> "Problem":
+        """A problem whose message is a library's own text (kept as it is); its hint is a template."""
+        return cls(file, message, rule, element_id, line, render(hint, hint_params) if hint else None,
+                   None, {}, hint or None, hint_params or None)
 
     def __str__(self):
         where = self.file + (f":{self.line}" if self.line else "")
@@ -59,6 +85,57 @@ class Problem:
     def as_dict(self):
         return {"file": self.file, "line": self.line, "element_id": self.element_id, "rule": self.rule,
                 "message": self.message, "hint": self.hint}
+
+    def as_record(self):
+        """``as_dict`` with what re-tells the problem in another language (what a draft stores, JSON-safe)."""
+        record = dict(self.as_dict(), template=self.template, params=dict(self.params),
+                      hint_template=self.hint_template)
+        if self.hint_params is not None:
+            record["hint_params"] = dict(self.hint_params)
+        return record
+
+
+class Complaint(ValueError):
+    """A ``ValueError`` told by a catalogue template and its params (English as ``str``), so a problem made of it
+    can be translated."""
+
+    def __init__(self, template: str, **params):
+        super().__init__(render(template, params))
+        self.template, self.params = template, params
+
+
+def _said(err) -> str | dict:
+    """An error as a problem's param: a nested template when it has one, else its text (a library's)."""
+    if getattr(err, "template", None):
+        return {"template": err.template, "params": err.params}
+    return str(err)
+
+
+def render(template: str, params: dict, language: str | None = None) -> str:
+    """A template filled with its params, in English (``language`` None) or told in a language. Nested
+    ``{"template", "params"}`` params are rendered the same way. ``%%`` in a template is a percent sign."""
+    text = translations(language).gettext(template) if language else template
+    return text % {key: render(value["template"], value.get("params") or {}, language)
+                   if isinstance(value, dict) else value for key, value in params.items()}
+
+
+def problem_text(problem: dict, language: str) -> tuple[str, str | None]:
+    """A stored problem (``Problem.as_record``) told in a language: ``(message, hint)``. A problem stored before
+    problems had templates, or one whose translation does not fit its params, keeps its English text."""
+    message, hint = problem.get("message"), problem.get("hint")
+    params = problem.get("params") or {}
+    if problem.get("template"):
+        try:
+            message = render(problem["template"], params, language)
+        except (KeyError, TypeError, ValueError):
+            pass
+    if problem.get("hint_template"):
+        hint_params = problem.get("hint_params")
+        try:
+            hint = render(problem["hint_template"], params if hint_params is None else hint_params, language)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return message, hint
 
 
 @dataclass(frozen=True)
@@ -97,8 +174,8 @@ def read_text_file(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        problem = Problem(path.name, f"the file is not UTF-8 encoded (byte {err.start})", "encoding",
-                          hint="save it as UTF-8")
+        problem = Problem.of(path.name, N_("the file is not UTF-8 encoded (byte %(byte)s)"), "encoding",
+                             hint=N_("save it as UTF-8"), byte=err.start)
         raise DefinitionInvalid(f"The definition has 1 problem(s): {problem}", [problem]) from None
 
 
@@ -144,12 +221,12 @@ def _load(files):
             try:
                 forms[name[: -len(_FORM_SUFFIX)]] = FormDefinition.from_json(text, key=name[: -len(_FORM_SUFFIX)])
             except FormDefinitionError as err:
-                problems.append(Problem(name, str(err), "form", hint="fix the form definition"))
+                problems.append(Problem.foreign(name, str(err), "form", hint=N_("fix the form definition")))
         elif name.endswith((".bpmn", ".dmn")):
             try:
                 root = parse_xml(text)
             except UnsafeXML as err:
-                problems.append(Problem(name, str(err), "xml", line=err.line))
+                problems.append(Problem.foreign(name, str(err), "xml", line=err.line))
             else:
                 wrong = _wrong_root(name, root)
                 if wrong:
@@ -157,10 +234,10 @@ def _load(files):
                 else:
                     trees[name] = root
         elif not name.endswith(TEXTS_SUFFIX):
-            problems.append(Problem(name, "unknown file type (expected .bpmn, .dmn, .form.json or .i18n.json)",
-                                    "file"))
+            problems.append(Problem.of(name, N_("unknown file type (expected .bpmn, .dmn, .form.json or "
+                                                ".i18n.json)"), "file"))
     if not any(n.endswith(".bpmn") for n in trees) and not problems:
-        problems.append(Problem("(set)", "the set has no BPMN file", "file"))
+        problems.append(Problem.of("(set)", N_("the set has no BPMN file"), "file"))
     text_problems = []
     for name in sorted(n for n in files if n.endswith(TEXTS_SUFFIX)):
         stem = name[: -len(TEXTS_SUFFIX)]
@@ -182,16 +259,20 @@ def _check_texts(name, text, forms, trees) -> list[Problem]:
         try:
             FormTexts.from_json(text, forms[stem])
         except FormDefinitionError as err:
-            return [Problem(name, str(err), "translation", hint="fix the translations of the form")]
+            return [Problem.foreign(name, str(err), "translation", hint=N_("fix the translations of the form"))]
         return []
     if stem + ".bpmn" in trees:
         try:
             process_texts(text, trees[stem + ".bpmn"])
         except ValueError as err:
-            return [Problem(name, str(err), "translation", hint="translate task and lane names, per language")]
+            hint = N_("translate task and lane names, per language")
+            if isinstance(err, Complaint):
+                return [Problem.of(name, err.template, "translation", hint=hint, hint_params={}, **err.params)]
+            return [Problem.foreign(name, str(err), "translation", hint=hint)]
         return []
-    return [Problem(name, f"translations for '{stem}', which is neither a form nor a BPMN file of the set",
-                    "orphan", hint=f"name it after a form key or a BPMN file ({stem}.form.json, {stem}.bpmn)")]
+    return [Problem.of(name, N_("translations for '%(stem)s', which is neither a form nor a BPMN file of the set"),
+                       "orphan", hint=N_("name it after a form key or a BPMN file (%(stem)s.form.json, "
+                                         "%(stem)s.bpmn)"), stem=stem)]
 
 
 def translatable_process_texts(root) -> set[str]:
@@ -208,15 +289,18 @@ def process_texts(text: str, root) -> dict[str, dict[str, str]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+        raise Complaint(N_("invalid JSON at line %(lineno)s, column %(colno)s: %(error)s"), lineno=err.lineno,
+                        colno=err.colno, error=err.msg) from None
     if not isinstance(data, dict):
-        raise ValueError("the file must be a JSON object of languages")
+        raise Complaint(N_("the file must be a JSON object of languages"))
     for language, table in data.items():
         if language not in TEXT_LANGUAGES:
-            raise ValueError(f"'{language}' is not a language to translate into; use: " + ", ".join(TEXT_LANGUAGES))
+            raise Complaint(N_("'%(language)s' is not a language to translate into; use: %(languages)s"),
+                            language=language, languages=", ".join(TEXT_LANGUAGES))
         if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                   for k, v in table.items()):
-            raise ValueError(f"'{language}' must map each English name to its translation (text to text)")
+            raise Complaint(N_("'%(language)s' must map each English name to its translation (text to text)"),
+                            language=language)
     return data
 
 
@@ -227,13 +311,15 @@ def _wrong_root(name, root) -> Problem | None:
     """A .bpmn file must be BPMN 2.0 and a .dmn file DMN (1.1 to 1.3): anything else is named as such."""
     tag = root.tag if isinstance(root.tag, str) else ""
     if name.endswith(".bpmn") and tag != _BPMN_ROOT:
-        return Problem(name, f"the file is not BPMN 2.0: its root element is {_local(tag)!r}", "xml",
-                       line=root.sourceline, hint="a BPMN file starts with <bpmn:definitions xmlns:bpmn="
-                                                  "\"http://www.omg.org/spec/BPMN/20100524/MODEL\">")
+        return Problem.of(name, N_("the file is not BPMN 2.0: its root element is %(root)s"), "xml",
+                          line=root.sourceline, hint=N_("a BPMN file starts with <bpmn:definitions xmlns:bpmn="
+                                                        "\"http://www.omg.org/spec/BPMN/20100524/MODEL\">"),
+                          root=repr(_local(tag)))
     if name.endswith(".dmn") and not (tag.endswith("}definitions") and "omg.org/spec/DMN" in tag):
-        return Problem(name, f"the file is not DMN: its root element is {_local(tag)!r}", "xml",
-                       line=root.sourceline, hint="a DMN file starts with <definitions xmlns=\"https://www.omg.org/"
-                                                  "spec/DMN/20191111/MODEL/\">")
+        return Problem.of(name, N_("the file is not DMN: its root element is %(root)s"), "xml",
+                          line=root.sourceline, hint=N_("a DMN file starts with <definitions xmlns=\"https://www."
+                                                        "omg.org/spec/DMN/20191111/MODEL/\">"),
+                          root=repr(_local(tag)))
     return None
 
 
@@ -253,9 +339,10 @@ def _parse_with_spiff(trees, process_id):
         except ValidationException as err:
             problems.append(_validation_problem(err, name))
         except Exception as err:  # noqa: BLE001 - the library trips over odd but well-formed files
-            problems.append(Problem(name, f"the file cannot be read as {'BPMN' if name.endswith('.bpmn') else 'DMN'}"
-                                          f": {type(err).__name__}: {err}", "schema",
-                                    hint="the file does not follow the BPMN/DMN schema"))
+            problems.append(Problem.of(name, N_("the file cannot be read as %(kind)s: %(error)s"), "schema",
+                                       hint=N_("the file does not follow the BPMN/DMN schema"),
+                                       kind="BPMN" if name.endswith(".bpmn") else "DMN",
+                                       error=f"{type(err).__name__}: {err}"))
     if problems:
         return None, problems
     try:
@@ -264,17 +351,18 @@ def _parse_with_spiff(trees, process_id):
     except ValidationException as err:
         return None, [_validation_problem(err, err.file_name or "(set)")]
     except SpiffWorkflowException as err:
-        return None, [Problem("(set)", str(err), "bpmn")]
+        return None, [Problem.foreign("(set)", str(err), "bpmn")]
     except Exception as err:  # the library's own messages can fail on odd input (a process without an id)
-        return None, [Problem("(set)", f"the process '{process_id}' cannot be built: {type(err).__name__}: {err}",
-                              "schema", hint="check that every process has an id and the set has "
-                                             f"a process with the id '{process_id}'")]
+        return None, [Problem.of("(set)", N_("the process '%(process)s' cannot be built: %(error)s"), "schema",
+                                 hint=N_("check that every process has an id and the set has a process with the "
+                                         "id '%(process)s'"), process=process_id,
+                                 error=f"{type(err).__name__}: {err}")]
     return spec_to_json(spec, subprocess_specs), []
 
 
 def _validation_problem(err, name):
-    return Problem(err.file_name or name, str(err).rstrip(". "), "schema", element_id=err.id or None,
-                   line=err.line_number or None, hint="the file does not follow the BPMN/DMN schema")
+    return Problem.foreign(err.file_name or name, str(err).rstrip(". "), "schema", element_id=err.id or None,
+                           line=err.line_number or None, hint=N_("the file does not follow the BPMN/DMN schema"))
 
 
 # --- lint ------------------------------------------------------------------------------------------------
@@ -326,22 +414,26 @@ def _lint_user_tasks(name, root, forms):
         tid, line, props = task.get("id"), task.sourceline, _properties(task)
         lane = lanes.get(tid)
         if lane is None:
-            problems.append(Problem(name, f"user task '{tid}' is in no lane", "lane", tid, line,
-                                    "put it in a lane named after a role: " + ", ".join(ROLES)))
+            problems.append(Problem.of(name, N_("user task '%(task)s' is in no lane"), "lane", tid, line,
+                                       N_("put it in a lane named after a role: %(roles)s"), task=tid,
+                                       roles=", ".join(ROLES)))
         elif lane not in ROLES:
-            problems.append(Problem(name, f"user task '{tid}' is in lane '{lane}', which is not a role", "lane", tid,
-                                    line, "name the lane after a role: " + ", ".join(ROLES)))
+            problems.append(Problem.of(name, N_("user task '%(task)s' is in lane '%(lane)s', which is not a role"),
+                                       "lane", tid, line, N_("name the lane after a role: %(roles)s"), task=tid,
+                                       lane=lane, roles=", ".join(ROLES)))
         form_key = props.get("formKey")
         if not form_key:
-            problems.append(Problem(name, f"user task '{tid}' has no formKey property", "form", tid, line,
-                                    "add the property formKey naming a form of this set"))
+            problems.append(Problem.of(name, N_("user task '%(task)s' has no formKey property"), "form", tid, line,
+                                       N_("add the property formKey naming a form of this set"), task=tid))
         elif form_key not in forms:
-            problems.append(Problem(name, f"user task '{tid}' uses form '{form_key}', which the set does not have",
-                                    "form", tid, line, f"add {form_key}{_FORM_SUFFIX} or use one of: "
-                                    + ", ".join(sorted(forms))))
+            problems.append(Problem.of(name, N_("user task '%(task)s' uses form '%(form)s', which the set does not "
+                                                "have"), "form", tid, line,
+                                       N_("add %(form)s.form.json or use one of: %(forms)s"), task=tid,
+                                       form=form_key, forms=", ".join(sorted(forms))))
         if not props.get("stage"):
-            problems.append(Problem(name, f"user task '{tid}' has no stage property", "stage", tid, line,
-                                    "add the property stage (identification, assessment, planning, ...)"))
+            problems.append(Problem.of(name, N_("user task '%(task)s' has no stage property"), "stage", tid, line,
+                                       N_("add the property stage (identification, assessment, planning, ...)"),
+                                       task=tid))
     return problems
 
 
@@ -353,15 +445,17 @@ def _lint_deadlines(name, root):
         try:
             rule = parse_rule(_properties(task), roles=ESCALATION_ROLES)
         except RuleError as err:
-            problems.append(Problem(name, f"task '{tid}', property {err.prop}: {err}", "deadline", tid, line,
-                                    err.hint or None))
+            problems.append(Problem.of(name, N_("task '%(task)s', property %(property)s: %(error)s"), "deadline",
+                                       tid, line, err.hint_template, hint_params=err.hint_params, task=tid,
+                                       property=err.prop, error=_said(err)))
             continue
         if rule and rule.duration.expression:
             try:
                 compile_expression(rule.duration.expression)
             except (ScriptCompileError, SyntaxError) as err:
-                problems.append(Problem(name, f"task '{tid}', deadline expression: {err}", "deadline", tid, line,
-                                        "write a Python expression over the case data, e.g. (monitoring_interval_days)"))
+                problems.append(Problem.of(name, N_("task '%(task)s', deadline expression: %(error)s"), "deadline",
+                                           tid, line, N_("write a Python expression over the case data, e.g. "
+                                                         "(monitoring_interval_days)"), task=tid, error=str(err)))
     return problems
 
 
@@ -376,12 +470,15 @@ def consent_rule(properties: dict) -> dict | None:
     field_key = (properties.get(CONSENT_AGENCY_PROPERTY) or "").strip() or None
     if not purpose:
         if field_key:
-            raise ValueError(f"{CONSENT_AGENCY_PROPERTY} is given without {CONSENT_PROPERTY}")
+            raise Complaint(N_("%(agency_property)s is given without %(consent_property)s"),
+                            agency_property=CONSENT_AGENCY_PROPERTY, consent_property=CONSENT_PROPERTY)
         return None
     if purpose not in CONSENT_PURPOSES:
-        raise ValueError(f"{CONSENT_PROPERTY} is '{purpose}'; use one of: " + ", ".join(CONSENT_PURPOSES))
+        raise Complaint(N_("%(consent_property)s is '%(purpose)s'; use one of: %(purposes)s"),
+                        consent_property=CONSENT_PROPERTY, purpose=purpose, purposes=", ".join(CONSENT_PURPOSES))
     if field_key and purpose not in AGENCY_PURPOSES:
-        raise ValueError(f"a consent for {purpose} names no agency: remove {CONSENT_AGENCY_PROPERTY}")
+        raise Complaint(N_("a consent for %(purpose)s names no agency: remove %(agency_property)s"),
+                        purpose=purpose, agency_property=CONSENT_AGENCY_PROPERTY)
     return {"purpose": purpose, "agency_field": field_key}
 
 
@@ -393,14 +490,18 @@ def _lint_consents(name, root, forms):
         try:
             rule = consent_rule(props)
         except ValueError as err:
-            problems.append(Problem(name, f"task '{tid}': {err}", "consent", tid, line,
-                                    f'e.g. <spiffworkflow:property name="{CONSENT_PROPERTY}" value="referral" />'))
+            problems.append(Problem.of(name, N_("task '%(task)s': %(error)s"), "consent", tid, line,
+                                       N_('e.g. <spiffworkflow:property name="%(consent_property)s" '
+                                          'value="referral" />'), task=tid, error=_said(err),
+                                       consent_property=CONSENT_PROPERTY))
             continue
         form = forms.get(props.get("formKey") or "")
         if rule and rule["agency_field"] and form is not None and rule["agency_field"] not in form.field_keys():
-            problems.append(Problem(name, f"task '{tid}': {CONSENT_AGENCY_PROPERTY} '{rule['agency_field']}' is "
-                                    f"not a field of form '{props.get('formKey')}'", "consent", tid, line,
-                                    "name a top-level field of the task's form that holds the agency"))
+            problems.append(Problem.of(name, N_("task '%(task)s': %(agency_property)s '%(field)s' is not a field of "
+                                                "form '%(form)s'"), "consent", tid, line,
+                                       N_("name a top-level field of the task's form that holds the agency"),
+                                       task=tid, agency_property=CONSENT_AGENCY_PROPERTY,
+                                       field=rule["agency_field"], form=props.get("formKey")))
     return problems
 
 
@@ -408,6 +509,11 @@ def _owner_id(element):
     while element is not None and element.get("id") is None:
         element = element.getparent()
     return element.get("id") if element is not None else None
+
+
+_EMPTY = {"script": N_("empty script"), "condition": N_("empty condition")}
+_NOT_COMPILING = {"script": N_("the script does not compile: %(error)s"),
+                  "condition": N_("the condition does not compile: %(error)s")}
 
 
 def _lint_scripts(name, root):
@@ -420,14 +526,14 @@ def _lint_scripts(name, root):
     for element, compiler, kind in sources:
         text = element.text or ""
         if not text.strip():
-            problems.append(Problem(name, f"empty {kind}", kind, _owner_id(element), element.sourceline))
+            problems.append(Problem.of(name, _EMPTY[kind], kind, _owner_id(element), element.sourceline))
             continue
         try:
             compiler(text)
         except (ScriptCompileError, SyntaxError) as err:
-            problems.append(Problem(name, f"the {kind} does not compile: {err}", kind, _owner_id(element),
-                                    element.sourceline, "scripts are restricted Python: no imports, no names "
-                                    "starting with _"))
+            problems.append(Problem.of(name, _NOT_COMPILING[kind], kind, _owner_id(element), element.sourceline,
+                                       N_("scripts are restricted Python: no imports, no names starting with _"),
+                                       error=str(err)))
     return problems
 
 
@@ -438,14 +544,14 @@ def _lint_timers(name, root):
             text = (element.text or "").strip()
             eid = _owner_id(element.getparent())
             if _UNQUOTED_TIMER.match(text):
-                problems.append(Problem(name, f"the timer expression {text} is not quoted", "timer", eid,
-                                        element.sourceline, f'write it as a string: "{text}"'))
+                problems.append(Problem.of(name, N_("the timer expression %(text)s is not quoted"), "timer", eid,
+                                           element.sourceline, N_('write it as a string: "%(text)s"'), text=text))
                 continue
             try:
                 compile_expression(text)
             except (ScriptCompileError, SyntaxError) as err:
-                problems.append(Problem(name, f"the timer expression does not compile: {err}", "timer", eid,
-                                        element.sourceline))
+                problems.append(Problem.of(name, N_("the timer expression does not compile: %(error)s"), "timer",
+                                           eid, element.sourceline, error=str(err)))
     for definition in root.iterfind(".//bpmn:timerEventDefinition", NS):
         problem = _unsupported_timer(name, definition)
         if problem is not None:
@@ -462,20 +568,22 @@ def _unsupported_timer(name, definition):
     in_event_subprocess = (etree.QName(parent).localname == "subProcess"
                            and parent.get("triggeredByEvent") == "true")
     if kind == "intermediateCatchEvent" and cycle:
-        return Problem(name, f"the intermediate timer '{eid}' repeats (timeCycle): SpiffWorkflow 3.2 would send "
-                       "the flow on once more at every cycle", "timer", eid, line,
-                       "use timeDuration or timeDate; for a repeating reminder draw a non-interrupting boundary "
-                       "timer or an event sub-process with a non-interrupting timer start event")
+        return Problem.of(name, N_("the intermediate timer '%(event)s' repeats (timeCycle): SpiffWorkflow 3.2 would "
+                                   "send the flow on once more at every cycle"), "timer", eid, line,
+                          N_("use timeDuration or timeDate; for a repeating reminder draw a non-interrupting "
+                             "boundary timer or an event sub-process with a non-interrupting timer start event"),
+                          event=eid)
     if kind == "startEvent" and cycle and not in_event_subprocess:
-        return Problem(name, f"the start event '{eid}' repeats (timeCycle): SpiffWorkflow 3.2 would run the "
-                       "process again inside the same case at every cycle", "timer", eid, line,
-                       "delay the first step with timeDuration or timeDate, or put the recurring work in an event "
-                       "sub-process with a non-interrupting timer start event")
+        return Problem.of(name, N_("the start event '%(event)s' repeats (timeCycle): SpiffWorkflow 3.2 would run the "
+                                   "process again inside the same case at every cycle"), "timer", eid, line,
+                          N_("delay the first step with timeDuration or timeDate, or put the recurring work in an "
+                             "event sub-process with a non-interrupting timer start event"), event=eid)
     if kind == "startEvent" and in_event_subprocess and event.get("isInterrupting", "true") != "false":
-        return Problem(name, f"the timer start event '{eid}' of event sub-process '{parent.get('id')}' is "
-                       "interrupting: SpiffWorkflow 3.2 would run the sub-process beside the main flow without "
-                       "interrupting it", "timer", eid, line,
-                       'set isInterrupting="false", or draw an interrupting boundary timer on the activity')
+        return Problem.of(name, N_("the timer start event '%(event)s' of event sub-process '%(subprocess)s' is "
+                                   "interrupting: SpiffWorkflow 3.2 would run the sub-process beside the main flow "
+                                   "without interrupting it"), "timer", eid, line,
+                          N_('set isInterrupting="false", or draw an interrupting boundary timer on the activity'),
+                          event=eid, subprocess=parent.get("id"))
     return None
 
 
@@ -491,9 +599,10 @@ def _lint_event_gateways(name, root):
             if target is not None and target.find("bpmn:timerEventDefinition", NS) is not None:
                 timers += 1
         if timers > 1:
-            problems.append(Problem(name, f"event-based gateway '{gateway.get('id')}' waits on {timers} timers",
-                                    "timer", gateway.get("id"), gateway.sourceline,
-                                    "keep at most one timer after an event-based gateway"))
+            problems.append(Problem.of(name, N_("event-based gateway '%(gateway)s' waits on %(count)s timers"),
+                                       "timer", gateway.get("id"), gateway.sourceline,
+                                       N_("keep at most one timer after an event-based gateway"),
+                                       gateway=gateway.get("id"), count=timers))
     return problems
 
 
@@ -512,10 +621,11 @@ def _lint_extensions(name, root):
         local = etree.QName(element).localname
         if local not in KNOWN_EXTENSIONS:
             near = [k for k in KNOWN_EXTENSIONS if k.lower() == local.lower()]
-            problems.append(Problem(name, f"unknown extension element spiffworkflow:{local}", "extension",
-                                    _owner_id(element), element.sourceline,
-                                    f"did you mean spiffworkflow:{near[0]}?" if near else
-                                    "known elements: " + ", ".join(sorted(KNOWN_EXTENSIONS))))
+            problems.append(Problem.of(name, N_("unknown extension element spiffworkflow:%(element)s"), "extension",
+                                       _owner_id(element), element.sourceline,
+                                       N_("did you mean spiffworkflow:%(near)s?") if near else
+                                       N_("known elements: %(known)s"), element=local,
+                                       near=near[0] if near else None, known=", ".join(sorted(KNOWN_EXTENSIONS))))
     return problems
 
 
@@ -524,12 +634,13 @@ def _lint_dmn(name, root):
     for table in root.iter("{*}decisionTable"):
         policy = table.get("hitPolicy", "UNIQUE")
         if policy not in ("UNIQUE", "COLLECT"):
-            problems.append(Problem(name, f"hit policy {policy} is not supported", "dmn", _owner_id(table),
-                                    table.sourceline, "use UNIQUE or COLLECT"))
+            problems.append(Problem.of(name, N_("hit policy %(policy)s is not supported"), "dmn", _owner_id(table),
+                                       table.sourceline, N_("use UNIQUE or COLLECT"), policy=policy))
     for cell in root.iter("{*}text"):
         if _DUNDER.search(cell.text or ""):
-            problems.append(Problem(name, f"the cell {cell.text.strip()!r} uses a name starting with _", "dmn",
-                                    _owner_id(cell), cell.sourceline, "names starting with _ are not allowed"))
+            problems.append(Problem.of(name, N_("the cell %(cell)s uses a name starting with _"), "dmn",
+                                       _owner_id(cell), cell.sourceline, N_("names starting with _ are not allowed"),
+                                       cell=repr(cell.text.strip())))
     return problems
 
 

@@ -20,6 +20,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from ..i18n import N_
 from .definitions import NS, Problem, _human_tasks, _properties
 from .restricted import restricted_globals
 from .scripting import ScriptCompileError, compile_expression, compile_script
@@ -42,13 +43,23 @@ _DECIDING = {"exclusiveGateway", "inclusiveGateway", "complexGateway"}
 #: What the engine seeds a case's process with (engine/services/cases.py ``open_case``, workflows/README.md §9).
 START_DATA = ("case_id", "channel", "summary", "subject_kind", "mahalla_id", "district_id")
 
-UNREACHABLE_MESSAGE = "the element is never reached: no path from a start event leads to it"
-UNREACHABLE_HINT = "connect it with a sequence flow or remove it"
-LOOP_HINT = ("put a user task or a catch event (timer, message) in the loop, or let a script or decision in the "
-             "loop set what the way out's condition reads (a counter)")
-GAP_HINT = "add a rule for these inputs, or leave the cell of an input empty (-) in the rule that should cover them"
-OVERLAP_HINT = "change a cell so that no input matches both rules, or use hit policy COLLECT"
-UNSET_HINT = "set it in a form of a user task, a script task or a decision before it is read"
+#: Messages and hints are catalogue templates (``N_``), told in the reader's language by ``problem_text``.
+UNREACHABLE_MESSAGE = N_("the element is never reached: no path from a start event leads to it")
+UNREACHABLE_HINT = N_("connect it with a sequence flow or remove it")
+LOOP_MESSAGE = N_("the loop %(cycle)s never waits (no user task, receive task, catch event or event-based gateway "
+                  "in it): once entered, it can run without end")
+LOOP_HINT = N_("put a user task or a catch event (timer, message) in the loop, or let a script or decision in the "
+               "loop set what the way out's condition reads (a counter)")
+GAP_MESSAGE = N_("the decision table leaves gaps: no rule matches %(inputs)s")
+GAP_HINT = N_("add a rule for these inputs, or leave the cell of an input empty (-) in the rule that should cover "
+              "them")
+OVERLAP_MESSAGE = N_("rules %(first)s and %(second)s both match the same inputs, which UNIQUE does not allow")
+OVERLAP_HINT = N_("change a cell so that no input matches both rules, or use hit policy COLLECT")
+UNSET_MESSAGES = {"condition": N_("the condition uses '%(name)s', which no form, script or decision sets"),
+                  "input expression": N_("the input expression uses '%(name)s', which no form, script or "
+                                         "decision sets")}
+UNSET_HINT = N_("set it in a form of a user task, a script task or a decision before it is read")
+CLOSE_HINT = N_("check the spelling; fields set here: %(close)s")
 
 
 def _local(element) -> str:
@@ -311,7 +322,8 @@ def _unreachable(name, scope: _Scope) -> list[Problem]:
             continue  # an event sub-process is started by its event, not by a flow
         if node.get("isForCompensation") == "true":
             continue  # a compensation handler is reached through an association
-        problems.append(Problem(name, UNREACHABLE_MESSAGE, "unreachable", nid, node.sourceline, UNREACHABLE_HINT))
+        problems.append(Problem.of(name, UNREACHABLE_MESSAGE, "unreachable", nid, node.sourceline,
+                                   UNREACHABLE_HINT))
     return problems
 
 
@@ -382,10 +394,8 @@ def _loops(name, scope: _Scope, facts) -> list[Problem]:
         first = min(component, key=order.get)
         cycle = _shortest_cycle(first, component, succ)
         node = scope.by_id[first]
-        problems.append(Problem(
-            name, f"the loop {' → '.join(cycle)} never waits (no user task, receive task, catch event or "
-                  "event-based gateway in it): once entered, it can run without end", "loop", first,
-            node.sourceline, LOOP_HINT))
+        problems.append(Problem.of(name, LOOP_MESSAGE, "loop", first, node.sourceline, LOOP_HINT,
+                                   cycle=" → ".join(cycle)))
     return problems
 
 
@@ -460,9 +470,8 @@ def _unset_problems(name, text, element_id, line, what, facts: SetFacts, known) 
         if read in known or read.startswith("_"):
             continue
         close = facts.close_matches(read)
-        hint = "check the spelling; fields set here: " + ", ".join(close) if close else UNSET_HINT
-        problems.append(Problem(name, f"the {what} uses '{read}', which no form, script or decision sets",
-                                "unset_field", element_id, line, hint))
+        problems.append(Problem.of(name, UNSET_MESSAGES[what], "unset_field", element_id, line,
+                                   CLOSE_HINT if close else UNSET_HINT, name=read, close=", ".join(close)))
     return problems
 
 
@@ -757,12 +766,11 @@ def lint_decision_tables(name: str, root) -> list[Problem]:
         rules = table.findall("{*}rule")
         gap = _find_gap(columns, len(rules)) if rules else None
         if gap:
-            problems.append(Problem(name, "the decision table leaves gaps: no rule matches " + gap, "dmn_gap",
-                                    table.get("id"), table.sourceline, GAP_HINT))
+            problems.append(Problem.of(name, GAP_MESSAGE, "dmn_gap", table.get("id"), table.sourceline, GAP_HINT,
+                                       inputs=gap))
         for j, first in _overlaps(columns, len(rules)):
-            problems.append(Problem(name, f"rules {first + 1} and {j + 1} both match the same inputs, which UNIQUE "
-                                    "does not allow", "dmn_overlap", rules[j].get("id"), rules[j].sourceline,
-                                    OVERLAP_HINT))
+            problems.append(Problem.of(name, OVERLAP_MESSAGE, "dmn_overlap", rules[j].get("id"),
+                                       rules[j].sourceline, OVERLAP_HINT, first=first + 1, second=j + 1))
     return problems
 
 

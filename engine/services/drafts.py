@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db.models import DefinitionDraft, DefinitionVersion
 from ..errors import Conflict, DefinitionInvalid, InvalidInput, NotFound, ScenarioFailed
-from ..process.definitions import check_definition
+from ..process.definitions import check_definition, problem_text
 from . import definitions, scenarios
 from .actors import Actor
 from .audit import record
@@ -58,7 +58,7 @@ def start_draft(engine, actor: Actor, payload) -> dict:
         session.add(draft)
         session.flush()
         record(session, now, "draft.started", actor_id=actor.id, draft_id=draft.id, from_version=base.version)
-        return _view(draft, with_files=True)
+        return _view(draft, with_files=True, language=actor.language)
 
 
 def list_drafts(engine, actor: Actor, *, include_closed: bool = False) -> dict:
@@ -71,7 +71,7 @@ def list_drafts(engine, actor: Actor, *, include_closed: bool = False) -> dict:
         # version numbers in one query: loading each base version would read its files and compiled spec too
         numbers = dict(session.execute(select(DefinitionVersion.id, DefinitionVersion.version).where(
             DefinitionVersion.id.in_({d.based_on_id for d in rows} - {None}))).all()) if rows else {}
-        return {"items": [_view(d, number=numbers.get(d.based_on_id)) for d in rows]}
+        return {"items": [_view(d, number=numbers.get(d.based_on_id), language=actor.language) for d in rows]}
 
 
 def get_draft(engine, actor: Actor, draft_id) -> dict:
@@ -122,7 +122,7 @@ def check(engine, actor: Actor, draft_id) -> dict:
     actor.require(*EDITORS, action="check process drafts")
     with engine.db.write() as session:
         draft = _draft(session, draft_id)
-        draft.problems = [p.as_dict() for p in check_definition(draft.files, draft.process_id)]
+        draft.problems = [p.as_record() for p in check_definition(draft.files, draft.process_id)]
     return _rerun_scenarios(engine, actor, draft_id)
 
 
@@ -156,7 +156,7 @@ def publish(engine, actor: Actor, draft_id, payload) -> dict:
         version, created = definitions.publish(engine, files, actor_id=actor.id, note=note, process_id=process_id)
     except DefinitionInvalid as err:
         with engine.db.write() as session:
-            _draft(session, draft_id).problems = [p.as_dict() for p in err.problems]
+            _draft(session, draft_id).problems = [p.as_record() for p in err.problems]
         raise
     if not created:
         raise Conflict(f"Nothing changed: the draft is the same as version {version.version}.")
@@ -166,8 +166,9 @@ def publish(engine, actor: Actor, draft_id, payload) -> dict:
         draft.updated_at, draft.updated_by_id = engine.now(), actor.id
         record(session, engine.now(), "draft.published", actor_id=actor.id, draft_id=draft.id,
                version=version.version, note=note)
-        return {"draft": _view(draft), "version": {"number": version.version, "id": version.id,
-                                                   "published_at": iso(version.published_at), "note": note}}
+        return {"draft": _view(draft, language=actor.language),
+                "version": {"number": version.version, "id": version.id,
+                            "published_at": iso(version.published_at), "note": note}}
 
 
 def _change(engine, actor, draft_id, expected, mutate, action, **details) -> dict:
@@ -184,7 +185,7 @@ def _change(engine, actor, draft_id, expected, mutate, action, **details) -> dic
                 raise InvalidInput("The draft is not valid.", fields={"name": [f"A draft holds at most {MAX_FILES} "
                                                                                "files."]})
             draft.files = files
-            draft.problems = [p.as_dict() for p in check_definition(files, draft.process_id)]
+            draft.problems = [p.as_record() for p in check_definition(files, draft.process_id)]
             draft.updated_at, draft.updated_by_id = now, actor.id
             record(session, now, action, actor_id=actor.id, draft_id=draft.id, **details)
     except StaleDataError:
@@ -357,12 +358,21 @@ def _view(draft: DefinitionDraft, *, with_files: bool = False, number: int | Non
     view = {"id": draft.id, "name": draft.name, "process_id": draft.process_id, "status": draft.status,
             "row_version": draft.row_version, "file_names": sorted(draft.files),
             "based_on_version": number if number is not None else (draft.based_on.version if draft.based_on else None),
-            "problems": list(draft.problems or []), "created_at": iso(draft.created_at),
+            "problems": [_problem_view(p, language) for p in draft.problems or []],
+            "created_at": iso(draft.created_at),
             "updated_at": iso(draft.updated_at),
             "scenarios": [_scenario_view(item, language) for item in draft.scenarios or []]}
     if with_files:
         view["files"] = dict(draft.files)
     return view
+
+
+def _problem_view(problem: dict, language: str) -> dict:
+    """A stored problem as the reader sees it: its message and hint in their language (the English text for a
+    problem stored before problems had templates); the templates themselves stay in the database."""
+    message, hint = problem_text(problem, language)
+    return {"file": problem.get("file"), "line": problem.get("line"), "element_id": problem.get("element_id"),
+            "rule": problem.get("rule"), "message": message, "hint": hint}
 
 
 def _scenario_view(item: dict, language: str) -> dict:

@@ -24,7 +24,7 @@ const TASK_PROPERTIES = [
   { name: 'stage', label: 'Stage', description: 'identification, assessment, planning, delivery, monitoring, closure' },
   { name: 'deadline', label: 'Deadline', description: 'e.g. 5 working days · 24 hours · (monitoring_interval_days) calendar days' },
   { name: 'deadlineSource', label: 'Deadline source', description: 'The rule or law the deadline comes from', area: true },
-  { name: 'reminder', label: 'Reminder', description: 'e.g. 80% or 50%, 80%' },
+  { name: 'reminder', label: 'Reminder', description: '80% · 50%, 80%' },
   { name: 'escalation', label: 'Escalation ladder', description: 'e.g. supervisor at deadline; center_head after 3 working days' },
   { name: 'requires_consent', label: 'Requires consent', description: 'assessment · data_sharing · referral (empty: none)' },
   { name: 'consent_agency_field', label: 'Consent agency field', description: 'A form field naming the agency' }

@@ -15,7 +15,7 @@ TEXTS = (
     N_("Stage"), N_("identification, assessment, planning, delivery, monitoring, closure"),
     N_("Deadline"), N_("e.g. 5 working days · 24 hours · (monitoring_interval_days) calendar days"),
     N_("Deadline source"), N_("The rule or law the deadline comes from"),
-    N_("Reminder"), N_("e.g. 80% or 50%, 80%"),
+    N_("Reminder"),  # its description is only examples of the syntax ("80% · 50%, 80%"): nothing to translate
     N_("Escalation ladder"), N_("e.g. supervisor at deadline; center_head after 3 working days"),
     N_("Requires consent"), N_("assessment · data_sharing · referral (empty: none)"),
     N_("Consent agency field"), N_("A form field naming the agency"),
