@@ -277,6 +277,7 @@ class Task(Base):
         Index("ix_tasks_queue", "role", "district_id", "state"),
         Index("ix_tasks_case_state", "case_id", "state"),
         Index("ix_tasks_due", "state", "due_at"),
+        Index("ix_tasks_kind_created", "kind", "created_at"),  # the workbench's replay of recent months
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
