@@ -81,6 +81,27 @@ def ngettext(language: str, singular: str, plural: str, n: int, **params) -> str
     return text % dict(params, num=n)
 
 
+def tell(language: str | None, template: str, params: dict | None = None) -> str:
+    """A catalogue template (marked ``N_`` where it was written) filled with its params, in ``language`` — or
+    English for None. A param that is itself ``{"template", "params"}`` is told the same way first, so a message
+    can quote another one (a problem quoting a deadline rule's complaint). ``%%`` in a template is a percent sign.
+
+    The one way the engine keeps a message to tell later in the reader's language: stored problems of a draft,
+    the reasons a case cannot migrate, the failures of a scenario."""
+    text = translations(language).gettext(template) if language else template
+    return text % {key: tell(language, value["template"], value.get("params")) if isinstance(value, dict) else value
+                   for key, value in (params or {}).items()}
+
+
+class Complaint(ValueError):
+    """A ``ValueError`` told by a catalogue template and its params: ``str(err)`` is the English text, and a
+    message quoting it can be told in another language (as ``{"template", "params"}``, see ``tell``)."""
+
+    def __init__(self, template: str, **params):
+        super().__init__(tell(None, template, params))
+        self.template, self.params = template, params
+
+
 def N_(message: str) -> str:
     """Mark a string for extraction where it is translated later (at read time, in the reader's language)."""
     return message

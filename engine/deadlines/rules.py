@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..i18n import N_
+from ..i18n import N_, Complaint, tell
 
 UNITS = {"working day": "working_days", "working hour": "working_hours", "calendar day": "calendar_days",
          "hour": "hours"}  # plain clock hours, for what cannot wait for office hours (urgent cases)
@@ -25,16 +25,16 @@ _RUNG = re.compile(r"^\s*(?P<role>[a-z_]+)\s+(?:(?P<at>at\s+deadline)|after\s+(?
 _PERCENT = re.compile(r"^\s*(\d{1,2})\s*%\s*$")
 
 
-class RuleError(ValueError):
-    """What is wrong with a rule property. ``template`` and ``hint_template`` are catalogue msgids (``%(name)s``
-    placeholders, ``%%`` for a percent sign) filled with ``params``: ``str(err)`` and ``hint`` are the English
-    texts, and a problem made of the error can be told in the reader's language."""
+class RuleError(Complaint):
+    """What is wrong with a rule property: a catalogue template (``%(name)s`` placeholders, ``%%`` for a percent
+    sign) and a hint template, filled with ``params``; ``str(err)`` and ``hint`` are the English texts, and a
+    problem made of the error can be told in the reader's language."""
 
     def __init__(self, prop: str, template: str, hint: str = "", **params):
-        super().__init__(template % params)
-        self.prop, self.template, self.params = prop, template, params
+        super().__init__(template, **params)
+        self.prop = prop
         self.hint_template, self.hint_params = hint or None, params
-        self.hint = hint % params if hint else ""
+        self.hint = tell(None, hint, params) if hint else ""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from forms import FormDefinition, FormDefinitionError
 from ..db.models import AGENCY_PURPOSES, CONSENT_PURPOSES
 from ..deadlines.rules import RuleError, parse_rule
 from ..errors import DefinitionInvalid
-from ..i18n import N_, translations
+from ..i18n import N_, Complaint, tell
 from .scripting import ScriptCompileError, compile_expression, compile_script
 from .serialization import spec_to_json
 from .xml import UnsafeXML, parse_xml
@@ -65,15 +65,15 @@ class Problem:
            hint: str | None = None, *, hint_params: dict | None = None, **params) -> "Problem":
         """A problem told by a catalogue template (``N_``) and its params; the hint is a template too, filled
         with ``hint_params`` when given, else with the same params."""
-        return cls(file, render(template, params), rule, element_id, line,
-                   render(hint, params if hint_params is None else hint_params) if hint else None,
+        return cls(file, tell(None, template, params), rule, element_id, line,
+                   tell(None, hint, params if hint_params is None else hint_params) if hint else None,
                    template, params, hint or None, hint_params)
 
     @classmethod
     def foreign(cls, file: str, message: str, rule: str, element_id: str | None = None, line: int | None = None,
                 hint: str | None = None, **hint_params) -> "Problem":
         """A problem whose message is a library's own text (kept as it is); its hint is a template."""
-        return cls(file, message, rule, element_id, line, render(hint, hint_params) if hint else None,
+        return cls(file, message, rule, element_id, line, tell(None, hint, hint_params) if hint else None,
                    None, {}, hint or None, hint_params or None)
 
     def __str__(self):
@@ -95,28 +95,11 @@ class Problem:
         return record
 
 
-class Complaint(ValueError):
-    """A ``ValueError`` told by a catalogue template and its params (English as ``str``), so a problem made of it
-    can be translated."""
-
-    def __init__(self, template: str, **params):
-        super().__init__(render(template, params))
-        self.template, self.params = template, params
-
-
 def _said(err) -> str | dict:
     """An error as a problem's param: a nested template when it has one, else its text (a library's)."""
     if getattr(err, "template", None):
         return {"template": err.template, "params": err.params}
     return str(err)
-
-
-def render(template: str, params: dict, language: str | None = None) -> str:
-    """A template filled with its params, in English (``language`` None) or told in a language. Nested
-    ``{"template", "params"}`` params are rendered the same way. ``%%`` in a template is a percent sign."""
-    text = translations(language).gettext(template) if language else template
-    return text % {key: render(value["template"], value.get("params") or {}, language)
-                   if isinstance(value, dict) else value for key, value in params.items()}
 
 
 def problem_text(problem: dict, language: str) -> tuple[str, str | None]:
@@ -126,13 +109,13 @@ def problem_text(problem: dict, language: str) -> tuple[str, str | None]:
     params = problem.get("params") or {}
     if problem.get("template"):
         try:
-            message = render(problem["template"], params, language)
+            message = tell(language, problem["template"], params)
         except (KeyError, TypeError, ValueError):
             pass
     if problem.get("hint_template"):
         hint_params = problem.get("hint_params")
         try:
-            hint = render(problem["hint_template"], params if hint_params is None else hint_params, language)
+            hint = tell(language, problem["hint_template"], params if hint_params is None else hint_params)
         except (KeyError, TypeError, ValueError):
             pass
     return message, hint

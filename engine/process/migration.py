@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 
-from ..i18n import N_
+from ..i18n import N_, tell
 from .serialization import _serializer, dump_state
 
 #: Why a case cannot move: catalogue messages, told in the reader's language (``Reason.text``).
@@ -37,11 +37,11 @@ class Reason:
     params: dict
 
     def text(self, language: str) -> str:
-        from ..i18n import gettext
-        params = dict(self.params)
-        if isinstance(params.get("reason"), Reason):
-            params["reason"] = params["reason"].text(language)
-        return gettext(language, self.message, **params)
+        return tell(language, self.message, self.params)
+
+    def quoted(self) -> dict:
+        """The reason as a param of another (``tell`` tells it first)."""
+        return {"template": self.message, "params": self.params}
 
 #: The tasks a stored case can be in that must survive a move (predicted ones are recomputed by the engine).
 _LIVED = TaskState.COMPLETED | TaskState.STARTED | TaskState.READY | TaskState.WAITING | TaskState.ERROR
@@ -68,7 +68,7 @@ def move_case(runtime, old_key: str, old_loader, new_key: str, new_loader, state
         # The library also aligns tasks whose id changed, by their place in the flow; the engine's records know
         # tasks by id, so a lived task under another id is not the same task to them.
         if task.state & _LIVED and new_task_spec is not None and new_task_spec.name != task.task_spec.name:
-            reasons.append(Reason(RENAMED, {"reason": _removed(task, new_number), "new_id": new_task_spec.name}))
+            reasons.append(Reason(RENAMED, {"reason": _removed(task, new_number).quoted(), "new_id": new_task_spec.name}))
     for sp_id, sp_diff in subprocess_diffs.items():
         name = workflow.subprocesses[sp_id].spec.name
         if sp_diff is None:

@@ -25,7 +25,7 @@ from ..db.models import AuditEvent, Base, CalendarDay, Case, OrgUnit, Task, Time
 from ..deadlines.calendar import JURISDICTIONS
 from ..deadlines.rules import RuleError, parse_duration
 from ..errors import DefinitionInvalid, EngineError, InvalidInput, ScriptFailed
-from ..i18n import N_, gettext
+from ..i18n import N_, tell
 from ..settings import Settings
 from . import cases, definitions, tasks
 from .actors import Actor
@@ -299,8 +299,7 @@ def failure_text(failure: dict | None, language: str) -> str | None:
     """A stored failure told in the reader's language."""
     if not failure:
         return None
-    message = failure["message"]  # a catalogue id stored by ``_failure`` (marked with N_ there)
-    return gettext(language, message, **failure.get("params", {}))
+    return tell(language, failure["message"], failure.get("params"))
 
 
 def _failure(message: str, **params) -> dict:
