@@ -5,7 +5,6 @@ plain data, every change with its value before and after.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
 
 from ..db.models import DefinitionVersion
 from ..errors import InvalidInput, NotFound
@@ -58,8 +57,7 @@ def _is_number(value) -> bool:
 
 
 def _version(session, process_id: str, number: int) -> DefinitionVersion:
-    version = session.scalar(select(DefinitionVersion).where(DefinitionVersion.process_id == process_id,
-                                                             DefinitionVersion.version == number))
+    version = definitions.numbered(session, number, process_id)
     if version is None:
         raise NotFound(f"There is no version {number} of the process.")
     return version

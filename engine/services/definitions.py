@@ -47,6 +47,12 @@ def latest(session, process_id: str = DEFAULT_PROCESS) -> DefinitionVersion | No
                           .order_by(DefinitionVersion.version.desc()).limit(1))
 
 
+def numbered(session, number: int, process_id: str = DEFAULT_PROCESS) -> DefinitionVersion | None:
+    """Version ``number`` of the process, or None."""
+    return session.scalar(select(DefinitionVersion).where(DefinitionVersion.process_id == process_id,
+                                                          DefinitionVersion.version == number))
+
+
 def list_versions(session):
     counts = dict(session.execute(select(Case.definition_version_id, func.count())
                                   .where(Case.status == "open").group_by(Case.definition_version_id)).all())

@@ -46,8 +46,7 @@ def start_draft(engine, actor: Actor, payload) -> dict:
         if number is None:
             base = definitions.latest(session)
         elif isinstance(number, int) and not isinstance(number, bool):
-            base = session.scalar(select(DefinitionVersion).where(
-                DefinitionVersion.process_id == definitions.DEFAULT_PROCESS, DefinitionVersion.version == number))
+            base = definitions.numbered(session, number)
         else:
             base = None
         if base is None:
@@ -99,22 +98,19 @@ def save_file(engine, actor: Actor, draft_id, name: str, payload) -> dict:
         problems["row_version"] = ["Send the row_version of the draft you edited."]
     if problems:
         raise InvalidInput("The file is not valid.", fields=problems)
-    return _change(engine, actor, draft_id, expected, lambda files: files.__setitem__(name, content),
-                   "draft.file_saved", file=name)
+    return _change_files(engine, actor, draft_id, expected, lambda files: files.__setitem__(name, content),
+                         "draft.file_saved", file=name)
 
 
 def delete_file(engine, actor: Actor, draft_id, name: str, payload) -> dict:
     actor.require(*EDITORS, action="edit process definitions")
-    expected = (payload or {}).get("row_version") if isinstance(payload, dict) else None
-    if not isinstance(expected, int) or isinstance(expected, bool):
-        raise InvalidInput("The request is not valid.",
-                           fields={"row_version": ["Send the row_version of the draft you edited."]})
+    expected = _row_version(payload if isinstance(payload, dict) else {})
 
     def remove(files):
         if name not in files:
             raise NotFound(f"The draft has no file {name!r}.")
         del files[name]
-    return _change(engine, actor, draft_id, expected, remove, "draft.file_deleted", file=name)
+    return _change_files(engine, actor, draft_id, expected, remove, "draft.file_deleted", file=name)
 
 
 def check(engine, actor: Actor, draft_id) -> dict:
@@ -171,7 +167,22 @@ def publish(engine, actor: Actor, draft_id, payload) -> dict:
                             "published_at": iso(version.published_at), "note": note}}
 
 
-def _change(engine, actor, draft_id, expected, mutate, action, **details) -> dict:
+def _change_files(engine, actor, draft_id, expected, mutate, action, **details) -> dict:
+    """Change the draft's files (``mutate`` edits a copy) and check the set again."""
+    def apply(draft):
+        files = dict(draft.files)
+        mutate(files)
+        if len(files) > MAX_FILES:
+            raise InvalidInput("The draft is not valid.", fields={"name": [f"A draft holds at most {MAX_FILES} "
+                                                                           "files."]})
+        draft.files = files
+        draft.problems = [p.as_record() for p in check_definition(files, draft.process_id)]
+    return _edit(engine, actor, draft_id, expected, apply, action, **details)
+
+
+def _edit(engine, actor, draft_id, expected, apply, action, **details) -> dict:
+    """One edit of an open draft, refused when someone saved it since ``expected`` (its row version) was read;
+    audited; then the scenarios run again on what the draft now is."""
     now = engine.now()
     try:
         with engine.db.write() as session:
@@ -179,13 +190,7 @@ def _change(engine, actor, draft_id, expected, mutate, action, **details) -> dic
             _require_open(draft)
             if draft.row_version != expected:
                 raise Conflict("Someone saved this draft meanwhile: reload it and apply your change again.")
-            files = dict(draft.files)
-            mutate(files)
-            if len(files) > MAX_FILES:
-                raise InvalidInput("The draft is not valid.", fields={"name": [f"A draft holds at most {MAX_FILES} "
-                                                                               "files."]})
-            draft.files = files
-            draft.problems = [p.as_record() for p in check_definition(files, draft.process_id)]
+            apply(draft)
             draft.updated_at, draft.updated_by_id = now, actor.id
             record(session, now, action, actor_id=actor.id, draft_id=draft.id, **details)
     except StaleDataError:
@@ -278,7 +283,7 @@ def record_scenario(engine, actor: Actor, draft_id, payload) -> dict:
     payload = payload if isinstance(payload, dict) else {}
     expected = _row_version(payload)
     name = " ".join(str(payload.get("name") or "").split())
-    scenarios.normalise({"name": name, "steps": [{"task": "x"}]})  # the name's own check, before any work
+    scenarios.check_name(name)  # before any work
     with engine.db.read() as session:
         draft = _draft(session, draft_id)
         _require_open(draft)
@@ -291,19 +296,10 @@ def record_scenario(engine, actor: Actor, draft_id, payload) -> dict:
 
 
 def _change_scenarios(engine, actor, draft_id, expected, mutate, action, **details) -> dict:
-    now = engine.now()
-    try:
-        with engine.db.write() as session:
-            draft = _draft(session, draft_id)
-            _require_open(draft)
-            if draft.row_version != expected:
-                raise Conflict("Someone saved this draft meanwhile: reload it and apply your change again.")
-            draft.scenarios = mutate(list(draft.scenarios or []))
-            draft.updated_at, draft.updated_by_id = now, actor.id
-            record(session, now, action, actor_id=actor.id, draft_id=draft.id, **details)
-    except StaleDataError:
-        raise Conflict("Someone saved this draft meanwhile: reload it and apply your change again.") from None
-    return _rerun_scenarios(engine, actor, draft_id)
+    """Change the draft's list of scenarios (``mutate`` returns the new list)."""
+    def apply(draft):
+        draft.scenarios = mutate(list(draft.scenarios or []))
+    return _edit(engine, actor, draft_id, expected, apply, action, **details)
 
 
 def _rerun_scenarios(engine, actor, draft_id) -> dict:

@@ -16,7 +16,7 @@ from ..process.migration import move_case
 from .actors import Actor
 from .audit import record
 from .inputs import text_problem
-from .definitions import DEFAULT_PROCESS
+from . import definitions
 from .progress import lock_case
 from .views import iso
 
@@ -160,9 +160,7 @@ def _versions(engine, payload) -> tuple[DefinitionVersion, DefinitionVersion]:
     if problems:
         raise InvalidInput("The migration is not valid.", fields=problems)
     with engine.db.read() as session:
-        found = {name: session.scalar(select(DefinitionVersion).where(
-            DefinitionVersion.process_id == DEFAULT_PROCESS, DefinitionVersion.version == number))
-            for name, number in numbers.items()}
+        found = {name: definitions.numbered(session, number) for name, number in numbers.items()}
         missing = {name: ["There is no such version."] for name, version in found.items() if version is None}
         if missing:
             raise InvalidInput("The migration is not valid.", fields=missing)

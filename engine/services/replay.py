@@ -114,8 +114,7 @@ def _new_source(session, draft_id, version) -> tuple[dict, dict, str]:
     if draft_id is not None:
         draft = _draft(session, draft_id)
         return _draft_ref(session, draft), dict(draft.files), draft.process_id
-    row = session.scalar(select(DefinitionVersion).where(
-        DefinitionVersion.process_id == definitions.DEFAULT_PROCESS, DefinitionVersion.version == version))
+    row = definitions.numbered(session, version)
     if row is None:
         raise NotFound(f"There is no version {version} of the process.")
     return _version_ref(row), dict(row.files), row.process_id

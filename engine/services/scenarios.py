@@ -22,7 +22,7 @@ from forms.sample import sample_answers
 
 from ..clock import FakeClock, utc
 from ..db.models import AuditEvent, Base, CalendarDay, Case, OrgUnit, Task, Timer, User
-from ..deadlines.calendar import JURISDICTIONS
+from ..deadlines.calendar import JURISDICTIONS, WorkingCalendar
 from ..deadlines.rules import RuleError, parse_duration
 from ..errors import DefinitionInvalid, EngineError, InvalidInput, ScriptFailed
 from ..i18n import N_, tell
@@ -30,10 +30,10 @@ from ..settings import Settings
 from . import cases, definitions, tasks
 from .actors import Actor
 from .deadlines import add_duration, calendar_for
-from .demo import load_org_and_users
+from .demo import answerer_id, load_org_and_users
 from .demo_answers import SAMPLE_ANSWERS
 from .inputs import CHANNELS, text_problem
-from .scheduler import tick
+from .scheduler import next_due, tick
 
 MAX_SCENARIOS = 20
 MAX_STEPS = 60
@@ -43,6 +43,7 @@ MAX_WAIT = timedelta(days=400)
 RECORD_LIMIT = 30
 MAX_TIMER_PASSES = 2_000
 _NAME = re.compile(r"^[^\x00-\x1f]{1,120}$")
+NAME_RULE = "Name the scenario (1–120 characters)."
 #: Known sample answers that walk the default process to its end (monitoring would otherwise continue for ever).
 _RECORD_ANSWERS = {**SAMPLE_ANSWERS, "monitoring_visit": {**SAMPLE_ANSWERS["monitoring_visit"], "outcome": "close"}}
 _SUBJECT = {"kind": "person", "full_name": "Sandbox Client", "birth_date": "1950-01-01", "sex": "female"}
@@ -56,8 +57,8 @@ def normalise(payload) -> dict:
     payload = payload if isinstance(payload, dict) else {}
     problems: dict[str, list[str]] = {}
     name = " ".join(str(payload.get("name") or "").split())
-    if not _NAME.match(name) or text_problem(name):
-        problems["name"] = ["Name the scenario (1–120 characters)."]
+    if not _good_name(name):
+        problems["name"] = [NAME_RULE]
     start = payload.get("start") if isinstance(payload.get("start"), dict) else {}
     start_date = start.get("date")
     if start_date not in (None, ""):
@@ -85,6 +86,15 @@ def normalise(payload) -> dict:
         raise InvalidInput("The scenario is not valid.", fields=problems)
     return {"name": name, "start": {"date": start_date, "channel": channel, "calendar": calendar},
             "steps": steps, "expect": {"status": status, "stage": stage}}
+
+
+def check_name(name: str) -> None:
+    if not _good_name(name):
+        raise InvalidInput("The scenario is not valid.", fields={"name": [NAME_RULE]})
+
+
+def _good_name(name: str) -> bool:
+    return bool(_NAME.match(name)) and not text_problem(name)
 
 
 def _steps(raw, problems) -> list[dict]:
@@ -125,7 +135,7 @@ class Sandbox:
             for district in session.scalars(select(OrgUnit).where(OrgUnit.kind == "district")):
                 district.calendar = calendar
             session.add_all(CalendarDay(created_at=start, **day) for day in days)
-        definitions.publish(self.engine, files, note="sandbox", process_id=process_id)
+        self.version, _ = definitions.publish(self.engine, files, note="sandbox", process_id=process_id)
 
     def close(self) -> None:
         self.engine.db.dispose()
@@ -134,10 +144,32 @@ class Sandbox:
         with self.engine.db.read() as session:
             return dataclasses.replace(Actor.of(session.get(User, user_id)), language=language)
 
+    def open_case(self, channel: str, language: str) -> int:
+        """The synthetic client's case, opened by the first social worker in her first mahalla."""
+        with self.engine.db.read() as session:
+            worker = session.scalars(select(User).where(User.role == "social_worker").order_by(User.id)).first()
+            mahalla_id = min(m.id for m in worker.mahallas)
+        return cases.open_case(self.engine, self.actor(worker.id, language), {
+            "subject": dict(_SUBJECT), "mahalla_id": mahalla_id, "channel": channel,
+            "summary": "Synthetic scenario of the workbench."})["id"]
+
+    def answer(self, task: Task, answers: dict, language: str) -> None:
+        """Complete the task as the user who would: its assignee, or a holder of its queue's role."""
+        with self.engine.db.read() as session:
+            user_id = answerer_id(session, task)
+        tasks.complete_task(self.engine, self.actor(user_id, language), task.id, {"data": answers})
+
+    def next_process_timer(self, case_id: int) -> datetime | None:
+        """When the process's own next timer fires (a monitoring interval, a follow-up after closure)."""
+        with self.engine.db.read() as session:
+            return session.scalar(select(Timer.due_at).where(Timer.case_id == case_id, Timer.kind == "bpmn",
+                                                             Timer.status == "pending")
+                                  .order_by(Timer.due_at).limit(1))
+
     def pass_time(self, until: datetime) -> None:
         """Move the clock to ``until``, firing every timer on the way at its own due instant, in order."""
         for _ in range(MAX_TIMER_PASSES):  # a timer that keeps failing stays due: never loop for ever on it
-            due = _next_pending(self.engine)
+            due = next_due(self.engine)
             if due is None or due > until:
                 break
             self.clock.set(max(due, self.clock.now()))
@@ -163,11 +195,7 @@ def run(files: dict[str, str], process_id: str, scenario: dict, *, today: date, 
 
 
 def _play(sandbox: Sandbox, scenario: dict, language: str) -> dict:
-    worker = _worker_id(sandbox)
-    case = cases.open_case(sandbox.engine, sandbox.actor(worker, language), {
-        "subject": dict(_SUBJECT), "mahalla_id": _mahalla_id(sandbox, worker),
-        "channel": scenario["start"]["channel"], "summary": "Synthetic scenario of the workbench."})
-    case_id, failure = case["id"], None
+    case_id, failure = sandbox.open_case(scenario["start"]["channel"], language), None
     for number, step in enumerate(scenario["steps"], 1):
         failure = _play_step(sandbox, case_id, number, step, language)
         if failure:
@@ -181,15 +209,14 @@ def _play_step(sandbox, case_id, number, step, language) -> dict | None:
     if step["after"]:
         duration = parse_duration("after", step["after"], allow_expression=False)
         with sandbox.engine.db.read() as session:
-            calendar = calendar_for(session, _district_of(session, case_id))
+            calendar = calendar_for(session, session.get(Case, case_id).district_id)
         sandbox.pass_time(add_duration(calendar, sandbox.clock.now(), duration.unit, duration.amount).due)
     task = _wait_for(sandbox, case_id, step["task"])
     if task is None:
         return _failure(N_('Step %(step)d: no open task "%(task)s" (open: %(open)s).'), step=number,
                         task=step["task"], open=", ".join(_open_names(sandbox, case_id)) or "—")
-    actor = sandbox.actor(task.assignee_id or _holder(sandbox, task), language)
     try:
-        tasks.complete_task(sandbox.engine, actor, task.id, {"data": step["answers"]})
+        sandbox.answer(task, step["answers"], language)
         sandbox.played.append(task.id)
     except InvalidInput as err:
         return _failure(N_("Step %(step)d (%(task)s): some answers are not valid: %(errors)s"), step=number,
@@ -211,10 +238,7 @@ def _wait_for(sandbox, case_id, name) -> Task | None:
         task = _open_task(sandbox, case_id, name)
         if task is not None:
             return task
-        with sandbox.engine.db.read() as session:
-            due = session.scalar(select(Timer.due_at).where(Timer.case_id == case_id, Timer.kind == "bpmn",
-                                                            Timer.status == "pending")
-                                 .order_by(Timer.due_at).limit(1))
+        due = sandbox.next_process_timer(case_id)
         if due is None or due > limit:
             return None
         sandbox.pass_time(due)
@@ -273,8 +297,7 @@ def _result(sandbox, case_id, failure) -> dict:
 
 def _path_entry(task: Task) -> dict:
     deadline = task.deadline or {}
-    late = task.due_at is not None and (task.completed_at or datetime.max.replace(tzinfo=task.due_at.tzinfo)) \
-        > task.due_at if task.state == "completed" else None
+    late = (task.due_at is not None and task.completed_at > task.due_at) if task.state == "completed" else None
     return {"task": task.bpmn_id, "title": task.title, "form_key": task.form_key, "stage": task.stage,
             "role": task.role, "state": task.state, "opened_at": task.created_at.isoformat(),
             "due_at": task.due_at.isoformat() if task.due_at else None,
@@ -331,11 +354,8 @@ def record(files: dict[str, str], process_id: str, name: str, *, today: date, la
     start = {"date": None, "channel": "mahalla", "calendar": "UZ"}
     sandbox = Sandbox(files, process_id, _start_instant(start, today), days=days)
     try:
-        worker = _worker_id(sandbox)
         try:
-            case_id = cases.open_case(sandbox.engine, sandbox.actor(worker, language), {
-                "subject": dict(_SUBJECT), "mahalla_id": _mahalla_id(sandbox, worker), "channel": "mahalla",
-                "summary": "Synthetic scenario of the workbench."})["id"]
+            case_id = sandbox.open_case(start["channel"], language)
         except EngineError as err:
             raise InvalidInput("The scenario is not valid.",
                                fields={"steps": [f"The case could not start: {err.message}"]}) from None
@@ -345,9 +365,8 @@ def record(files: dict[str, str], process_id: str, name: str, *, today: date, la
             if task is None:
                 break
             answers = _sample_for(sandbox, task, today)
-            actor = sandbox.actor(task.assignee_id or _holder(sandbox, task), language)
             try:
-                tasks.complete_task(sandbox.engine, actor, task.id, {"data": answers})
+                sandbox.answer(task, answers, language)
             except EngineError:
                 break
             steps.append({"task": task.form_key or task.bpmn_id, "answers": answers, "after": None})
@@ -366,9 +385,7 @@ def _next_to_answer(sandbox, case_id) -> Task | None:
     names = _open_names(sandbox, case_id)
     if names:
         return _open_task(sandbox, case_id, names[0])
-    with sandbox.engine.db.read() as session:
-        due = session.scalar(select(Timer.due_at).where(Timer.case_id == case_id, Timer.kind == "bpmn",
-                                                        Timer.status == "pending").order_by(Timer.due_at).limit(1))
+    due = sandbox.next_process_timer(case_id)
     if due is None or due > sandbox.clock.now() + MAX_WAIT:
         return None
     sandbox.pass_time(due)
@@ -379,9 +396,7 @@ def _next_to_answer(sandbox, case_id) -> Task | None:
 def _sample_for(sandbox, task: Task, today: date) -> dict:
     if not task.form_key:
         return {}
-    with sandbox.engine.db.read() as session:
-        version = definitions.latest(session)
-    form = sandbox.engine.forms_of(version).get(task.form_key)
+    form = sandbox.engine.forms_of(sandbox.version).get(task.form_key)
     if form is None:
         return {}
     known = _RECORD_ANSWERS.get(task.form_key)
@@ -399,35 +414,7 @@ def _sample_for(sandbox, task: Task, today: date) -> dict:
 def _start_instant(start: dict, today: date) -> datetime:
     """09:00 in the calendar's time zone on the start date, or on the Monday after ``today``."""
     day = date.fromisoformat(start["date"]) if start.get("date") else today + timedelta(days=7 - today.weekday())
-    from ..deadlines.calendar import WorkingCalendar
     return utc(datetime.combine(day, time(9, 0), tzinfo=WorkingCalendar.zone(start.get("calendar") or "UZ")))
-
-
-def _worker_id(sandbox) -> int:
-    with sandbox.engine.db.read() as session:
-        return session.scalar(select(User.id).where(User.role == "social_worker").order_by(User.id).limit(1))
-
-
-def _mahalla_id(sandbox, user_id) -> int:
-    with sandbox.engine.db.read() as session:
-        return min(m.id for m in session.get(User, user_id).mahallas)
-
-
-def _district_of(session, case_id) -> int:
-    return session.get(Case, case_id).district_id
-
-
-def _holder(sandbox, task: Task) -> int:
-    """Who answers a queue task: the first active holder of its role in the district."""
-    with sandbox.engine.db.read() as session:
-        return session.scalar(select(User.id).where(User.role == task.role, User.district_id == task.district_id,
-                                                    User.is_active.is_(True)).order_by(User.id).limit(1))
-
-
-def _next_pending(engine):
-    with engine.db.read() as session:
-        return session.scalar(select(Timer.due_at).where(Timer.status == "pending").order_by(Timer.due_at).limit(1))
-
 
 
 def national_days(session) -> list[dict]:
