@@ -61,12 +61,7 @@ class Engine:
         """Translate the process texts (task titles, lane names) of a version into ``language``."""
         tables = self._titles_cache.get(version.id)
         if tables is None:
-            import json
-            tables = {}
-            for name, text in version.files.items():
-                if name.endswith(".i18n.json") and name[: -len(".i18n.json")] + ".bpmn" in version.files:
-                    for lang, table in json.loads(text).items():
-                        tables.setdefault(lang, {}).update({k: v for k, v in table.items() if v})
+            tables = title_tables(version.files)
             with self._forms_lock:
                 self._titles_cache[version.id] = tables
         table = tables.get(language, {})
@@ -74,3 +69,19 @@ class Engine:
 
     def spec_loader(self, version):
         return lambda: version.spec_json
+
+
+def title_tables(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The process texts' translations of a definition set (``<bpmn stem>.i18n.json``): language → English text →
+    translation, empty translations left out. A file that does not read is skipped: the checks report it."""
+    import json
+    tables: dict[str, dict[str, str]] = {}
+    for name, text in files.items():
+        if name.endswith(".i18n.json") and name[: -len(".i18n.json")] + ".bpmn" in files:
+            try:
+                languages = json.loads(text)
+                for lang, table in languages.items():
+                    tables.setdefault(lang, {}).update({k: v for k, v in table.items() if v})
+            except (ValueError, AttributeError):
+                continue
+    return tables
