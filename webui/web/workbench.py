@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.core import title_tables
 from engine.deadlines.explain import duration_text
 from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidInput, NotFound, ScenarioFailed
 from engine.process.compare import grouped
@@ -63,7 +64,9 @@ def draft(draft_id):
 def _tried(detail: dict) -> list[dict]:
     """The scenarios' results as the page shows them: task titles in the reader's language (from the draft's
     own translations), deadlines as words."""
-    language, title = current_language(), _title_translator(detail["files"], current_language())
+    language = current_language()
+    table = title_tables(detail["files"]).get(language, {})
+    title = lambda text: table.get(text, text)  # noqa: E731 -- the draft's own translations of task titles
     shown = []
     for item in detail["scenarios"]:
         path = [{**entry, "title": title(entry["title"]), "deadline_text": duration_text(
@@ -72,17 +75,6 @@ def _tried(detail: dict) -> list[dict]:
         events = [{**event, "task": title(event["task"])} for event in item["events"]]
         shown.append({**item, "path": path, "events": events})
     return shown
-
-
-def _title_translator(files: dict, language: str):
-    table = {}
-    for name, text in files.items():
-        if name.endswith(".i18n.json") and name[: -len(".i18n.json")] + ".bpmn" in files:
-            try:
-                table.update({k: v for k, v in (json.loads(text).get(language) or {}).items() if v})
-            except (ValueError, AttributeError):
-                pass  # a broken translations file is a problem the check lists; titles stay as written
-    return lambda text: table.get(text, text)
 
 
 def _scenario_text(detail: dict) -> str:
@@ -141,8 +133,9 @@ def record_scenario(draft_id):
     try:
         result = drafts.record_scenario(engine(), g.actor, draft_id, {
             "name": request.form.get("name", ""), "row_version": form_int(request.form.get("row_version"))})
-    except InvalidInput:
-        flash(_("Name the scenario (1–120 characters)."), "error")
+    except InvalidInput as err:
+        flash(_("Name the scenario (1–120 characters).") if "name" in err.fields else
+              _("Sample answers complete no task of this draft: write the scenario's steps by hand."), "error")
     except Conflict:
         flash(_("Fix the draft's problems first, then record a scenario."), "error")
     else:
