@@ -15,6 +15,9 @@ import json
 import re
 
 from sqlalchemy import select
+
+from forms import FormDefinition, FormDefinitionError
+from forms.i18n import LANGUAGES, form_texts
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..db.models import DefinitionDraft, DefinitionVersion
@@ -204,8 +207,6 @@ def form_texts_table(detail: dict, form_key: str) -> dict | None:
     """Every text of a draft's form (labels, descriptions, options) with its translation per language, for the
     form editor's translations table; None when the form cannot be read (its problems say why). Translations of
     texts the form no longer has are listed apart: saving the table drops them."""
-    from forms import FormDefinition, FormDefinitionError
-    from forms.i18n import LANGUAGES, form_texts
     try:
         form = FormDefinition.from_json(detail["files"].get(f"{form_key}.form.json", ""), key=form_key)
     except FormDefinitionError:
