@@ -95,5 +95,18 @@ def load_state(state: str, resolve_spec) -> DeepWorkflow:
     """Restore a workflow; ``resolve_spec(key, subprocess_name_or_None)`` returns the cached spec objects."""
     serializer = _serializer(resolve_spec)
     dct = json.loads(state)
+    if dct.get(serializer.VERSION_KEY) != serializer.VERSION:
+        _with_specs(dct, serializer.registry, resolve_spec)
     serializer.migrate(dct)
     return serializer.from_dict(dct)
+
+
+def _with_specs(dct: dict, registry, resolve_spec) -> None:
+    """Put the version's spec back in place of the state's ``SpecRef``s before the library migrates an older
+    document: its migrations read (and may rewrite) ``spec["task_specs"]``, which a reference has not, and a
+    state saved by an older SpiffWorkflow would fail to load (tests/golden). The workflow is then restored with
+    the migrated copy of the spec; saved again, it refers to the version's spec like any other."""
+    for holder, name in [(dct, "spec")] + [(dct["subprocess_specs"], n) for n in dct.get("subprocess_specs", {})]:
+        ref = holder[name]
+        if isinstance(ref, dict) and ref.get("typename") == "SpecRef":
+            holder[name] = registry.convert(resolve_spec(ref["key"], ref.get("name")))
