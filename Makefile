@@ -10,7 +10,7 @@ NEED_NODE  = command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 |
 	echo "The workbench editors (frontend/) are built with Node.js and npm, which are missing: install Node 20" \
 	     "(with npm), then run make again." >&2; exit 1; }
 
-.PHONY: run test install db demo lint clean messages bundle
+.PHONY: run test install db demo lint clean messages bundle demo-postgres
 
 $(BIN)/yordam: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ demo: db
 
 run: demo bundle
 	$(BIN)/yordam serve --port $(PORT)
+
+# Two web workers (gunicorn) and two schedulers over a throw-away PostgreSQL cluster in a temporary folder
+# (docs/deploy.md); Ctrl-C stops everything and removes the cluster.
+demo-postgres: install bundle
+	$(BIN)/python deploy/demo_postgres.py --port $(PORT)
 
 lint: install
 	$(BIN)/yordam workflows lint

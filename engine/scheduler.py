@@ -47,7 +47,8 @@ class Ticker:
                 return None
             report = timers.tick(self.engine, self.worker)
             if report.fired or report.failed:
-                log.info("tick: %s", report.as_dict())
+                log.info("tick: fired %s, failed %s", report.fired, report.failed,
+                         extra={"worker": self.worker, **report.as_dict()})
             return report
         except Exception:  # noqa: BLE001 - the ticker must outlive a database hiccup; the next tick retries
             log.exception("tick failed")

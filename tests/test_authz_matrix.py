@@ -428,6 +428,9 @@ def _list_filters(w):
 
 
 OPS = [
+    # --- liveness and readiness for the load balancer: no personal data, open to all ---
+    Op("GET", "/healthz", public=True),
+    Op("GET", "/readyz", public=True),
     # --- the JSON API ---
     Op("POST", "/api/v1/auth/login", public=True),  # every client of the matrix signs in through it
     Op("POST", "/api/v1/auth/logout"),

@@ -28,11 +28,14 @@ def create_app(engine: Engine | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.extensions["yordam"] = engine
 
-    from . import errors, i18n
+    from . import errors, i18n, request_log
     from .api import bp as api_bp
+    from .health import bp as health_bp
     from .web import bp as web_bp
     errors.register(app)
     i18n.init(app)
+    request_log.init(app)
+    app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
 

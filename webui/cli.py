@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     publish.add_argument("--note")
 
     args = parser.parse_args(argv)
+    from engine import logs
+    logs.configure()
     try:
         return COMMANDS[(args.command, getattr(args, "action", None))](args)
     except EngineError as err:

@@ -39,7 +39,7 @@ def csrf_token() -> str:
 
 @bp.before_app_request
 def _load_actor():
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.blueprint == "health":
         return
     token = session_token()
     if token:
