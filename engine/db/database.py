@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import faults
 from ..errors import Conflict
+
+#: The enclosing ``unit_of_work`` of this thread (database, session), if any.
+_unit_of_work: ContextVar = ContextVar("yordam_unit_of_work", default=None)
 
 
 class Database:
@@ -35,13 +40,31 @@ class Database:
     @contextmanager
     def write(self):
         """One use case, one transaction: commit at the end, roll everything back on any exception. A row
-        changed by someone else meanwhile (its row version moved) is a conflict the user can retry."""
+        changed by someone else meanwhile (its row version moved) is a conflict the user can retry. Inside a
+        ``unit_of_work`` this joins its transaction instead, which commits or rolls back the whole."""
+        joined = _unit_of_work.get()
         try:
+            if joined is not None and joined[0] is self:
+                yield joined[1]
+                return
             with Session(self._write_engine, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+                    faults.point("before_commit")
+            faults.point("after_commit")
         except StaleDataError:
             raise Conflict("This was changed by someone else a moment ago; reload and try again.") from None
+
+    @contextmanager
+    def unit_of_work(self):
+        """One write transaction for a use case and what must be kept with it (an API request's idempotency
+        key and answer): every ``write()`` in the block, in this thread, joins it."""
+        with self.write() as session:
+            token = _unit_of_work.set((self, session))
+            try:
+                yield session
+            finally:
+                _unit_of_work.reset(token)
 
     def dispose(self):
         self.engine.dispose()

@@ -502,3 +502,20 @@ class Consent(Base):
 
     def valid_on(self, day: date) -> bool:
         return self.given_at <= day and self.revoked_at is None and (self.expires_on is None or day <= self.expires_on)
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` on a changing API request, kept with the answer it got, so that a retry of
+    the same request (after a lost answer, a timeout, a crash) gets that answer instead of doing the work again.
+    Written in the transaction of the work itself: there is a key exactly when the work was committed."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_user_expires", "user_id", "expires_at"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the method, path and body
+    status: Mapped[int | None]  # the answer's HTTP status and body; set before the transaction commits
+    response: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,7 +1,12 @@
 """Sending the e-mail outbox. Off by default (``YORDAM_EMAIL_OUTBOX``); with no ``YORDAM_SMTP_URL`` the outbox
-is kept but nothing is sent. A transport is any callable ``(to, subject, body)``, so tests use a fake."""
+is kept but nothing is sent. A transport is any callable ``(to, subject, body)``, so tests use a fake; one that
+also takes ``key`` gets the mail's stable key, the same on every attempt (SMTP makes the Message-ID of it).
+
+Delivery is at least once: a sender that dies after the mail server accepted a mail but before marking it sent
+sends it again later, with the same Message-ID, so the copy can be recognised and dropped."""
 from __future__ import annotations
 
+import inspect
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlparse
@@ -10,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from .. import faults
 from ..db.models import OutboxEmail
 
 MAX_ATTEMPTS = 5
@@ -19,9 +25,13 @@ def smtp_transport(url: str):
     parts = urlparse(url)
     sender = parse_qs(parts.query).get("from", ["yordam@localhost"])[0]
 
-    def send(to, subject, body):
+    domain = sender.rpartition("@")[2] or "localhost"
+
+    def send(to, subject, body, key=None):
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = sender, to, subject
+        if key:
+            message["Message-ID"] = f"<{key}@{domain}>"
         message.set_content(body)
         with smtplib.SMTP(parts.hostname or "localhost", parts.port or 25, timeout=30) as smtp:
             if parts.username:
@@ -40,19 +50,35 @@ def send_pending(engine, transport=None, limit: int = 100) -> tuple[int, int]:
             return 0, 0
         transport = smtp_transport(engine.settings.smtp_url)
     sent = failed = 0
+    keyed = _takes_key(transport)
     for mail_id in _claim(engine, limit):
         with engine.db.read() as session:
             row = session.get(OutboxEmail, mail_id)
             to, subject, body = row.to_address, row.subject, row.body
+            extra = {"key": mail_key(row)} if keyed else {}
         try:
-            transport(to, subject, body)
+            transport(to, subject, body, **extra)
         except Exception as err:  # noqa: BLE001 - a mail server's refusal is kept and retried
             _finish(engine, mail_id, error=str(err))
             failed += 1
         else:
+            faults.point("outbox_after_send", mail_id=mail_id)
             _finish(engine, mail_id)
             sent += 1
     return sent, failed
+
+
+def mail_key(row: OutboxEmail) -> str:
+    """The mail's key, the same on every attempt to send it: its row and the instant it was written."""
+    return f"yordam.outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}"
+
+
+def _takes_key(transport) -> bool:
+    try:
+        parameters = inspect.signature(transport).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "key" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 STALE_SENDING = timedelta(minutes=15)

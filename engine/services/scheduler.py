@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
+from .. import faults
 from ..db.models import Case, Timer
 from ..errors import EngineError
 from .audit import record
@@ -62,6 +63,7 @@ def tick(engine, worker: str | None = None, batch: int = BATCH, max_batches: int
         if not claimed:
             break
         batches += 1
+        faults.point("timers_claimed", worker=worker, timer_ids=claimed)
         for timer_id in claimed:
             fire(engine, timer_id, worker, report)
     return report

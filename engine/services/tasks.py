@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from forms import FormValidationError
 
+from .. import faults
 from ..db.models import Case, Task
 from ..names import search_key
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -249,6 +250,7 @@ def _complete(engine, session, actor, task_id, data) -> dict:
     cleaned = _validated(engine, version, task, data, actor.language)
     consents.require_consent(engine, session, case, task, cleaned)
     outcome = engine.runtime.complete_task(version.key, engine.spec_loader(version), case.state, task.id, cleaned)
+    faults.point("after_engine_steps", case_id=case.id, task_id=task.id)
     if task.assignee_id is None:
         task.assignee_id = actor.id
     now = engine.now()
@@ -257,6 +259,7 @@ def _complete(engine, session, actor, task_id, data) -> dict:
            **{k: cleaned[k] for k in DECISION_KEYS if k in cleaned})
     apply_outcome(engine, session, case, outcome, actor_id=actor.id, completed_task_id=task.id)
     session.flush()
+    faults.point("after_serialise", case_id=case.id, task_id=task.id)
     return _after_completion(engine, session, actor, case, task, now)
 
 

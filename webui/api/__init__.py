@@ -14,6 +14,8 @@ from engine.services import (breakglass, calendars, cases, consents, definitions
 from engine.services import compare as comparisons
 from engine.services.inputs import text_problem
 
+from .idempotency import idempotent
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.login", "api.openapi"}
 
@@ -126,6 +128,7 @@ def mahallas():
 
 
 @bp.post("/cases")
+@idempotent
 def open_case():
     return cases.open_case(engine(), g.actor, body()), 201
 
@@ -158,11 +161,13 @@ def get_task(task_id):
 
 
 @bp.post("/tasks/<task_id>/claim")
+@idempotent
 def claim_task(task_id):
     return tasks.claim_task(engine(), g.actor, task_id)
 
 
 @bp.post("/tasks/<task_id>/complete")
+@idempotent
 def complete_task(task_id):
     return tasks.complete_task(engine(), g.actor, task_id, body())
 
@@ -173,21 +178,25 @@ def save_draft(task_id):
 
 
 @bp.post("/tasks/<task_id>/assign")
+@idempotent
 def assign_task(task_id):
     return tasks.assign_task(engine(), g.actor, task_id, body())
 
 
 @bp.post("/tasks/<task_id>/extend")
+@idempotent
 def extend_deadline(task_id):
     return tasks.extend_deadline(engine(), g.actor, task_id, body())
 
 
 @bp.post("/cases/<int:case_id>/hold")
+@idempotent
 def hold_case(case_id):
     return cases.hold_case(engine(), g.actor, case_id, body())
 
 
 @bp.post("/cases/<int:case_id>/resume")
+@idempotent
 def resume_case(case_id):
     return cases.resume_case(engine(), g.actor, case_id)
 
@@ -231,11 +240,13 @@ def list_consents(case_id):
 
 
 @bp.post("/cases/<int:case_id>/consents")
+@idempotent
 def record_consent(case_id):
     return consents.record_consent(engine(), g.actor, case_id, body()), 201
 
 
 @bp.post("/consents/<int:consent_id>/revoke")
+@idempotent
 def revoke_consent(consent_id):
     return consents.revoke_consent(engine(), g.actor, consent_id, body())
 

@@ -45,6 +45,20 @@ SUCCESS = {("/cases", "post"): "201", ("/cases/{case_id}/consents", "post"): "20
            ("/break-glass", "post"): "201", ("/drafts", "post"): "201", ("/migrations", "post"): "201",
            ("/drafts/{draft_id}", "delete"): "204", ("/drafts/{draft_id}/publish", "post"): "201", ("/break-glass/{grant_id}/close", "post"): "204"}
 
+#: Operations that take an ``Idempotency-Key`` header (the routes marked ``@idempotent``).
+IDEMPOTENT = {("/cases", "post"), ("/tasks/{task_id}/claim", "post"), ("/tasks/{task_id}/complete", "post"),
+              ("/tasks/{task_id}/assign", "post"), ("/tasks/{task_id}/extend", "post"),
+              ("/cases/{case_id}/hold", "post"), ("/cases/{case_id}/resume", "post"),
+              ("/cases/{case_id}/consents", "post"), ("/consents/{consent_id}/revoke", "post")}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+    "description": "A key the client makes up for this request (a UUID, say), to send it again safely after a "
+                   "timeout or a lost answer: the first request with the key is carried out, and any retry with the "
+                   "same key and the same body within 24 hours gets the same answer again, with the response header "
+                   "`Idempotent-Replayed: true`, without doing anything twice. The same key with another path or body "
+                   "is refused (422). Only successful answers are kept; keys are per user."}
+
 ROUTES = [
     ("/auth/login", "post", "Log in; returns a bearer token", schemas.LoginIn, schemas.LoginOut, False),
     ("/auth/logout", "post", "Revoke the current token", None, None, True),
@@ -152,6 +166,8 @@ def document() -> dict:
                       for name, schema in PATH_PARAMETERS.items() if "{" + name + "}" in path]
         parameters += [{"name": name, "in": "query", "schema": schema}
                        for name, schema in QUERY.get((path, method), {}).items()]
+        if (path, method) in IDEMPOTENT:
+            parameters.append(IDEMPOTENCY_KEY)
         if secured:
             parameters.append({"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)},
                                "description": "texts in another UI language for this request"})
