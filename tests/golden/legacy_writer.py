@@ -41,12 +41,13 @@ class SpecRef:
 
 
 NOW = [datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)]
+AHEAD = [False]  # Yordam checks due timers with the clock one tick ahead; due instants come from the true clock
 
 
 class ClockedDatetime(datetime):
     @classmethod
     def now(cls, tz=None):
-        now = NOW[0] + timedelta(microseconds=1)  # Yordam checks due timers one tick ahead
+        now = NOW[0] + timedelta(microseconds=1 if AHEAD[0] else 0)
         return now.astimezone(tz) if tz else now.replace(tzinfo=None)
 
 
@@ -76,7 +77,11 @@ def compile_spec(files, process_id, registry):
 
 
 def refresh(workflow):
-    (getattr(workflow, "refresh_timers", None) or workflow.refresh_waiting_tasks)()
+    AHEAD[0] = True
+    try:
+        (getattr(workflow, "refresh_timers", None) or workflow.refresh_waiting_tasks)()
+    finally:
+        AHEAD[0] = False
 
 
 def advance(workflow):
