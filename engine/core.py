@@ -31,7 +31,8 @@ class Engine:
         if forms is None:
             from forms import FormDefinition
             forms = {name[: -len(".form.json")]: FormDefinition.from_json(text, key=name[: -len(".form.json")])
-                     for name, text in version.files.items() if name.endswith(".form.json")}
+                     for name, text in self.version_content(version, "files").items()
+                     if name.endswith(".form.json")}
             with self._forms_lock:
                 self._forms_cache[version.id] = forms
         return forms
@@ -51,7 +52,7 @@ class Engine:
             from forms.i18n import FormTexts
             forms = self.forms_of(version)
             cached = {name[: -len(".i18n.json")]: FormTexts.from_json(text, forms[name[: -len(".i18n.json")]])
-                      for name, text in version.files.items()
+                      for name, text in self.version_content(version, "files").items()
                       if name.endswith(".i18n.json") and name[: -len(".i18n.json")] in forms}
             with self._forms_lock:
                 self._texts_cache[version.id] = cached
@@ -61,14 +62,27 @@ class Engine:
         """Translate the process texts (task titles, lane names) of a version into ``language``."""
         tables = self._titles_cache.get(version.id)
         if tables is None:
-            tables = title_tables(version.files)
+            tables = title_tables(self.version_content(version, "files"))
             with self._forms_lock:
                 self._titles_cache[version.id] = tables
         table = tables.get(language, {})
         return lambda text: table.get(text, text)
 
     def spec_loader(self, version):
-        return lambda: version.spec_json
+        return lambda: self.version_content(version, "spec_json")
+
+    def version_content(self, version, name: str):
+        """A version's ``files`` or ``spec_json``. They are deferred columns (read once per process into the caches
+        above, not again with every case that loads its version), so a version read in a session that has ended
+        gets them from a session of its own."""
+        from sqlalchemy.orm.exc import DetachedInstanceError
+        try:
+            return getattr(version, name)
+        except DetachedInstanceError:
+            from sqlalchemy import select
+            from .db.models import DefinitionVersion
+            with self.db.read() as session:
+                return session.scalar(select(getattr(DefinitionVersion, name)).where(DefinitionVersion.id == version.id))
 
 
 def title_tables(files: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -132,8 +132,10 @@ class DefinitionVersion(Base):
     process_id: Mapped[str] = mapped_column(String(100))
     version: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict]
-    spec_json: Mapped[str] = mapped_column(Text)
+    #: The set's files and compiled spec are read once per process into the engine's caches (forms, spec,
+    #: translations): deferred, so that loading a case's version does not parse them again each time.
+    files: Mapped[dict] = mapped_column(deferred=True)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     stages: Mapped[list]
     note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime]

@@ -50,7 +50,9 @@ def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, 
             matching = matching.where(Case.search_key.contains(term, autoescape=True))
         query = query.where(Task.case_id.in_(matching))
     query = query.options(selectinload(Task.assignee), selectinload(Task.completed_by),
-                          selectinload(Task.case).selectinload(Case.mahalla), selectinload(Task.escalates),
+                          # a list shows no case's process state: it stays in the database (KBs per row)
+                          selectinload(Task.case).defer(Case.state).selectinload(Case.mahalla),
+                          selectinload(Task.escalates).selectinload(Task.assignee),  # an escalation's view names it
                           selectinload(Task.consent))
     with engine.db.read() as session:
         rows = session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
