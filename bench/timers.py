@@ -5,6 +5,9 @@ every timer fired exactly once.
     .venv/bin/python bench/timers.py                       # 100,000 timers on SQLite, 1 and 2 processes
     .venv/bin/python bench/timers.py --postgres            # the same on a throw-away PostgreSQL
     .venv/bin/python bench/timers.py --timers 10000 --processes 2
+    .venv/bin/python bench/timers.py --postgres --quick    # 2,000 timers, for development
+
+Prints the machine it ran on and writes bench/results/timers-<database>.json.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.common import Run  # noqa: E402
 from bench.timerload import load_due_timers, open_cases  # noqa: E402
 from engine.clock import FakeClock, SystemClock  # noqa: E402
 from engine.core import Engine  # noqa: E402
@@ -106,10 +110,13 @@ def percentile(values, p):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timers", type=int, default=100_000)
+    parser.add_argument("--timers", type=int, help="due timers (default 100,000; --quick 2,000)")
+    parser.add_argument("--quick", action="store_true", help="2,000 timers, for development")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--postgres", action="store_true", help="run on a throw-away PostgreSQL")
     args = parser.parse_args()
+    args.timers = args.timers or (2_000 if args.quick else 100_000)
+    run = Run("timers", "postgresql" if args.postgres else "sqlite", args, quick=args.quick)
 
     server = None
     if args.postgres:
@@ -123,9 +130,11 @@ def main() -> None:
         make_url = lambda: f"sqlite:///{folder}/bench_{next(counter)}.sqlite"  # noqa: E731
     database = "PostgreSQL" if args.postgres else "SQLite"
     try:
+        run.machine(server.url if server else None)
         print(f"# Scheduler flood on {database}: {args.timers:,} due escalation timers")
         for processes in args.processes:
             result = flood(fresh_database(make_url), args.timers, processes)
+            run.results[f"flood_{processes}_processes"] = result
             print(f"{processes} process(es): {result['timers']:,} fired once each in {result['seconds']:.1f} s "
                   f"= {result['per_second']:,.0f} timers/s (per process {result['per_process']}; "
                   f"loading took {result['loading_seconds']:.1f} s)")
@@ -133,9 +142,15 @@ def main() -> None:
         print(f"# Ticker latency (real clock, tick every {Settings().tick_seconds:g} s, {len(delays)} timers): "
               f"p50 {statistics.median(delays):.2f} s, p95 {percentile(delays, 95):.2f} s, "
               f"max {max(delays):.2f} s")
+        run.results["ticker_latency"] = {"tick_seconds": Settings().tick_seconds, "timers": len(delays),
+                                         "p50_s": round(statistics.median(delays), 3),
+                                         "p95_s": round(percentile(delays, 95), 3), "max_s": round(max(delays), 3)}
+        run.target("escalation_latency", "escalation after its due instant, p95 (s)", 2.0,
+                   run.results["ticker_latency"]["p95_s"])
     finally:
         if server:
             server.__exit__(None, None, None)
+    run.finish()
 
 
 if __name__ == "__main__":
