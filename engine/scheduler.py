@@ -29,8 +29,13 @@ class Ticker:
         self._scheduler.add_job(self.nightly, "cron", hour=21, minute=30, id="yordam-retention")
 
     def nightly(self) -> dict | None:
-        """Anonymise the closed cases past their retention date (``services/retention.py``)."""
-        from .services import retention
+        """Anonymise the closed cases past their retention date (``services/retention.py``); forget expired
+        idempotency keys and the answers kept with them (``services/idempotency.py``)."""
+        from .services import idempotency, retention
+        try:
+            idempotency.purge_expired(self.engine)
+        except Exception:  # noqa: BLE001 - tried again the next night
+            log.exception("purging idempotency keys failed")
         try:
             report = retention.run(self.engine)
             log.info("retention: %s", report)

@@ -457,6 +457,9 @@ def test_idempotency_a_retry_gets_the_first_answer_and_does_nothing(engine, anon
     assert "Idempotent-Replayed" not in late[2]
     assert case_count(engine) == cases_before + 3
     assert len(key_rows(engine)) == 2  # the worker's expired keys were removed when it used a new one
+    from engine.scheduler import Ticker
+    Ticker(engine).nightly()  # and the nightly job removes everyone's (the answers hold personal data)
+    assert [(r.user_id, r.key) for r in key_rows(engine)] == [(actor(engine, "worker1").id, key)]
 
 
 @pytest.mark.parametrize("key", ["", "x" * 201, "with space", "ключ"])

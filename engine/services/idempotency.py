@@ -10,7 +10,8 @@ fingerprint and the answer are written in the very transaction of the work, so
   insert of the key waits for the first transaction) and then gets its answer.
 
 Only successful answers are kept: a refused request changed nothing and may be tried again. Keys are per user
-and expire after ``TTL``; a user's expired keys are removed when they use a new one.
+and expire after ``TTL``; a user's expired keys are removed when they use a new one, everyone's by the nightly
+job (the answers hold personal data).
 """
 from __future__ import annotations
 
@@ -87,6 +88,12 @@ def run(engine, user_id: int, key: str, fingerprint_: str, work) -> Answer:
         if known is None or known.status is None:
             raise Conflict("A request with this Idempotency-Key is being carried out; try again in a moment.")
         return _replay(known, fingerprint_)
+
+
+def purge_expired(engine) -> int:
+    """Remove every expired key with its answer; returns how many."""
+    with engine.db.write() as session:
+        return session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= engine.now())).rowcount
 
 
 def _replay(known: IdempotencyKey, fingerprint_: str) -> Answer:
