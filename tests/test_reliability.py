@@ -21,14 +21,18 @@ S4   scheduler down 3 days, then restarted         test_three_days_down_then_two
                                                    test_deadlines: test_three_days_of_scheduler_downtime_…,
                                                    test_missed_monitoring_reminders_coalesce_into_one
 S5   definition updated while cases run           test_versions_and_scripts: test_cases_stay_on_the_version_…;
-                                                   tests/golden (restore and step instances of past releases)
+                                                   test_golden (states saved by past releases load and go on)
 S6   lock holder dies / stalls                     test_crash: test_a_killed_lock_holder_frees_the_case,
                                                    test_a_crashed_scheduler_s_claims_are_taken_after_the_lease;
                                                    test_a_stalled_holder_that_lost_its_lock_cannot_commit (PG)
 S7   effect sent twice                             test_crash: test_a_mail_sent_before_a_crash_is_resent_with_…
 S8   step that never reaches a wait state          test_a_loop_without_wait_state_is_refused_and_the_server_…,
                                                    test_versions_and_scripts: test_endless_loop_hits_the_budget_…
-R1   (figure) lost/duplicated completions          S2 tests above
+R1   0 lost, 0 duplicated completions              the S2 tests (deterministic pairs, not the 1 000 × 8 load)
+R2   crash injection: 0 lost, 0 duplicate effects  test_crash (5 kinds of points × both databases)
+R3   downtime: each timer once, with 2 schedulers  S4 tests above
+R5   stale-lock recovery                           test_a_killed_lock_holder_frees_the_case (prints the time),
+                                                   test_a_crashed_scheduler_s_claims_… (lease, on a fake clock)
 ==== ============================================= ===============================================================
 
 Idempotency-Key (the client's half of S1): test_idempotency_* below and the crash tests' retries.

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.models import IdempotencyKey
 from ..errors import Conflict, InvalidInput
+from ..i18n import N_
 
 TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 200
@@ -51,7 +52,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 def check_key(key: str) -> str:
     if not (1 <= len(key) <= MAX_KEY_LENGTH) or not all("\x21" <= c <= "\x7e" for c in key):
-        raise InvalidInput("The Idempotency-Key header must be 1 to 200 visible ASCII characters, such as a UUID.")
+        raise InvalidInput(N_("The Idempotency-Key header must be 1 to 200 visible ASCII characters, such as a UUID."))
     return key
 
 
@@ -86,7 +87,7 @@ def run(engine, user_id: int, key: str, fingerprint_: str, work) -> Answer:
     with engine.db.read() as session:
         known = session.get(IdempotencyKey, (user_id, key))
         if known is None or known.status is None:
-            raise Conflict("A request with this Idempotency-Key is being carried out; try again in a moment.")
+            raise Conflict(N_("A request with this Idempotency-Key is being carried out; try again in a moment."))
         return _replay(known, fingerprint_)
 
 
@@ -98,6 +99,6 @@ def purge_expired(engine) -> int:
 
 def _replay(known: IdempotencyKey, fingerprint_: str) -> Answer:
     if known.fingerprint != fingerprint_:
-        raise InvalidInput("This Idempotency-Key was already used for a different request; "
-                           "send a new key with a new request.")
+        raise InvalidInput(N_("This Idempotency-Key was already used for a different request; "
+                              "send a new key with a new request."))
     return Answer(known.status, known.response, replayed=True)
