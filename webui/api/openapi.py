@@ -168,6 +168,9 @@ def document() -> dict:
                        for name, schema in QUERY.get((path, method), {}).items()]
         if (path, method) in IDEMPOTENT:
             parameters.append(IDEMPOTENCY_KEY)
+            operation["responses"][success]["headers"] = {"Idempotent-Replayed": {
+                "description": "`true` when this is the kept answer of an earlier request with the same key",
+                "schema": {"type": "string", "enum": ["true"]}}}
         if secured:
             parameters.append({"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)},
                                "description": "texts in another UI language for this request"})
