@@ -37,12 +37,15 @@ def apply_outcome(engine, session, case: Case, outcome, *, actor_id=None, comple
     case.state = outcome.state
     case.updated_at = now
     case.next_timer_at = outcome.next_timer_at
-    _sync_tasks(engine, session, case, outcome, now, actor_id, completed_task_id)
+    # Every column of the case is set before the first query below flushes it: one UPDATE of the row, not two.
     _project_case_fields(case, outcome)
-    if outcome.completed and case.status != "closed":
+    closing = outcome.completed and case.status != "closed"
+    if closing:
         case.status = "closed"
         case.closed_at = now
         case.held_since = case.hold_reason = None
+    _sync_tasks(engine, session, case, outcome, now, actor_id, completed_task_id)
+    if closing:  # recorded after the tasks' own events, as the timeline tells it
         record(session, now, "case.closed", actor_id=actor_id, case_id=case.id,
                reason=outcome.data.get("closure_reason"))
     sync_bpmn_timer(session, case, now)
