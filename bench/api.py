@@ -226,7 +226,7 @@ def main() -> None:
     for w, r in best.items():
         run.target(f"throughput_{w}w", f"completions/s with {w} worker(s) ({r['clients']} clients), per process",
                    200.0, round(r["completion"]["per_second"] / w, 1), better="higher")
-    one = run.results.get(f"1w/1c")
+    one = run.results.get("1w/1c")
     if one:
         run.target("p95_1w1c", "completion p95 through HTTP, 1 worker, 1 client (ms), DESIGN §6", 15.0,
                    one["completion"]["p95_ms"])

@@ -28,7 +28,6 @@ of the actor's scope.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import random
@@ -251,7 +250,7 @@ class World:
                     b.owner_id, 'process', t.deadline::json, 0, 2
                 FROM bench_cases b CROSS JOIN LATERAL generate_series(0, b.step - 1) AS j
                 JOIN bench_templates t ON t.step = j""")
-            cur.execute(f"""
+            cur.execute("""
                 INSERT INTO tasks (id, case_id, bpmn_id, title, lane, role, assignee_id, district_id, mahalla_id,
                     form_key, stage, state, created_at, due_at, kind, deadline, escalation_level, row_version)
                 SELECT gen_random_uuid()::text, b.id, t.bpmn_id, t.title, t.lane, t.lane,
