@@ -281,7 +281,17 @@ DTD_TRICKS = [
 ]
 
 
-def _mutate(draw, text: str) -> str:
+class Sent:
+    """A file sent, shown in a failure report by what was changed (the file itself is far too long to show)."""
+
+    def __init__(self, name: str, content: str, how: list[str]):
+        self.name, self.content, self.how = name, content, how
+
+    def __repr__(self):
+        return f"Sent({self.name!r}, {len(self.content)} characters, {'; '.join(self.how)})"
+
+
+def _mutate(draw, text: str, how: list[str]) -> str:
     root = etree.fromstring(text.encode())
     for _ in range(draw(st.integers(1, 3))):
         elements = list(root.iter(etree.Element))
@@ -291,6 +301,7 @@ def _mutate(draw, text: str) -> str:
         kind = draw(st.sampled_from(["drop", "duplicate", "rename", "reference", "attribute", "text", "nest",
                                      "insert", "truncate", "dtd", "entity"]))
         parent = target.getparent()
+        how.append(f"{kind} {etree.QName(target).localname}#{target.get('id') or elements.index(target)}")
         if kind == "drop" and parent is not None:
             parent.remove(target)
         elif kind == "duplicate" and parent is not None:
@@ -346,11 +357,13 @@ def uploads(draw, shipped: dict):
     name = draw(st.sampled_from([BPMN] * 12 + [DMN] * 6 + ["../case_management.bpmn", "a b.bpmn", "x.exe",
                                                             "ʻ.bpmn", ".bpmn"]))
     source = shipped[BPMN if name.endswith(".bpmn") and name != DMN else DMN]
+    how = []
     if draw(st.integers(0, 14)) == 0:
         content = draw(st.sampled_from(["", " ", "\x00", "\ud800", "x" * 1_000_001, "<a/>", "not xml"]))
+        how.append(f"replaced by {content[:20]!r}")
     else:
-        content = _mutate(draw, source)
-    return name, content
+        content = _mutate(draw, source, how)
+    return Sent(name, content, how)
 
 
 def _versions(engine) -> int:
@@ -375,7 +388,7 @@ def test_mutated_definitions_are_refused_clearly(engine, anon):
     @fuzz_settings(80)
     @given(upload=uploads(shipped))
     def send(upload):
-        name, content = upload
+        name, content = upload.name, upload.content
         before = _draft_row(engine, draft["id"])
         started = time.monotonic()
         status, saved = methodologist.put(f"/drafts/{draft['id']}/files/{name}",
@@ -413,3 +426,120 @@ def test_mutated_definitions_are_refused_clearly(engine, anon):
     send()
     assert seen["refused"] and seen["listed"], seen
     assert _versions(engine) == versions
+
+
+# --- mutated behaviour, run by the draft's scenario ----------------------------------------------------------------
+
+#: Lines added to a script: values no case state can hold, failures, loops, bombs.
+SCRIPT_LINES = ['note = {"typename": "SpecRef", "key": "x"}', 'note = [{"a": {"typename": 1}}]', 'note = b"x"',
+                "note = 1j", "note = 10**5000", "note = []\nnote.append(note)", "note = {(1, 2): 3}",
+                "note = {None: 1, 2: 3}", "note = set([1])", 'note = float("nan")', "note = len", "note = 1/0",
+                "del urgent", "urgent = None", 'risk_level = "extreme"', 'note = "\\x00\\ud800"',
+                "note = [[1] * 1000] * 100", "while True:\n    pass", "note = sum(range(10**10))",
+                'note = "x" * 10**10', "note = []\nfor i in range(5000):\n    note = [note]"]
+#: Gateway conditions, timer durations and decision cells.
+EXPRESSIONS = ['{"typename": 1}', "1/0", "note", "None", "True", "False", "urgent == None", 'b"x"', "1j",
+               '"x" * 10**10', "10**5000", '"P-1D"', '"P0D"', '"R/P1D"', '"2000-01-01T00:00:00Z"', '"garbage"',
+               '"extreme"', "[1, 2]", "{}", '"high"']
+
+
+@st.composite
+def behaviour(draw, shipped: dict):
+    """The shipped BPMN or DMN with one of its scripts, conditions, timers or decision cells changed."""
+    name = draw(st.sampled_from([BPMN, BPMN, BPMN, DMN]))
+    root = etree.fromstring(shipped[name].encode())
+    local = ["script", "conditionExpression", "timeDuration"] if name == BPMN else ["outputEntry", "inputEntry"]
+    targets = [e for e in root.iter(etree.Element) if etree.QName(e).localname in local]
+    target = targets[draw(st.integers(0, len(targets) - 1))]
+    where = f"{etree.QName(target).localname}#{target.get('id') or target.getparent().get('id')}"
+    if etree.QName(target).localname == "script":
+        line = draw(st.sampled_from(SCRIPT_LINES))
+        target.text = target.text + "\n" + line
+    else:
+        line = draw(st.sampled_from(EXPRESSIONS))
+        (target[0] if len(target) else target).text = line
+    return Sent(name, etree.tostring(root, encoding="unicode"), [f"{where}: {line!r}"])
+
+
+def test_mutated_behaviour_run_by_a_scenario_is_refused_clearly(sqlite_engine):
+    """A draft with a scenario runs it after every save that leaves no problem: whatever the changed script,
+    condition, timer or decision cell does, the save answers without a server error, and a scenario that cannot
+    pass says why. SQLite only: scenarios run in a sandbox of their own (an in-memory SQLite database, whatever
+    the engine's database), and the saves themselves are fuzzed on both databases above."""
+    from tests.api_client import Client, LiveServer
+    from webui import create_app
+    engine = sqlite_engine
+    with LiveServer(create_app(engine)) as live:
+        methodologist = Client(live.url).login("methodologist1")
+        drafts = {}
+        for name in (BPMN, DMN):  # one draft per file: each save changes the shipped file once, nothing adds up
+            status, draft = methodologist.post("/drafts", {"name": f"Fuzzed {name}"})
+            assert status == 201, draft
+            shipped = draft["files"]
+            status, draft = methodologist.post(f"/drafts/{draft['id']}/scenarios/record",
+                                               {"name": "Plain walk", "row_version": draft["row_version"]})
+            assert status == 200 and draft["scenarios"][0]["passed"], draft
+            drafts[name] = draft
+        versions = _versions(engine)
+        seen = {"problems": 0, "failed": 0, "passed": 0}
+
+        @fuzz_settings(24)
+        @given(change=behaviour(shipped))
+        def send(change):
+            draft_id = drafts[change.name]["id"]
+            before = _draft_row(engine, draft_id)
+            started = time.monotonic()
+            status, saved = methodologist.put(f"/drafts/{draft_id}/files/{change.name}",
+                                              {"content": change.content, "row_version": before["row_version"]})
+            took = time.monotonic() - started
+            assert status == 200, (status, saved)
+            assert took < 2 * 2, f"saving took {took:.1f} s"  # the save, then the scenario's walk (cut at 1.8 s)
+            if saved["problems"]:
+                seen["problems"] += 1
+                assert saved["scenarios"][0]["failure"], saved["scenarios"][0]  # not run, and it says so
+            elif saved["scenarios"][0]["passed"]:
+                seen["passed"] += 1
+            else:
+                seen["failed"] += 1
+                assert saved["scenarios"][0]["failure"], saved["scenarios"][0]
+                status, refused = methodologist.post(f"/drafts/{draft_id}/publish", {"note": "Fuzzed behaviour"})
+                assert status == 409 and refused["error"] == "scenario_failed", (status, refused)
+
+        send()
+        assert seen["failed"] and seen["problems"], seen
+        assert _versions(engine) == versions
+
+
+#: What the scenario fuzzing found: a script (or a decision) leaving a value no case state can hold. A dictionary
+#: with a key "typename" was saved and then read back as a typed object, so the case could never be loaded again
+#: (every later request a server error); the others failed while the state was written (a server error, and in
+#: a draft's scenario after the draft had been saved). Now the step fails like any script error, nothing saved.
+UNSTORABLE = ['note = {"typename": "SpecRef", "key": "x"}', 'note = [1, {"a": {"typename": 1}}]', 'note = b"x"',
+              "note = 1j", "note = 10**5000", "note = []\nnote.append(note)", "note = {(1, 2): 3}"]
+
+
+def test_a_script_leaving_what_no_state_can_hold_fails_the_step():
+    from datetime import datetime, timezone
+
+    from engine.clock import FakeClock
+    from engine.errors import ScriptFailed
+    from engine.process.definitions import compile_definition, read_definition_files
+    from engine.process.runtime import ProcessRuntime
+    from engine.services.demo_answers import SAMPLE_START_DATA
+    from engine.settings import Settings
+    settings = Settings(database_url="sqlite://", secret_key="test")
+    shipped = read_definition_files(settings.workflows_dir, settings.forms_dir)
+    script = "urgent = bool(immediate_danger or violence or child_at_risk_flag)"
+    for line in UNSTORABLE:
+        files = dict(shipped, **{BPMN: shipped[BPMN].replace(script, script + "\n" + line.replace('"', "&quot;"))})
+        compiled = compile_definition(files)
+        runtime = ProcessRuntime(FakeClock(datetime(2026, 1, 5, 9, tzinfo=timezone.utc)))
+        key = f"case_management@{compiled.content_hash[:16]}"
+        started = runtime.start(key, lambda: compiled.spec_json, dict(SAMPLE_START_DATA))
+        try:
+            runtime.complete_task(key, None, started.state, started.open_tasks[0].id, referral())
+        except ScriptFailed as err:
+            assert "evaluate_urgency" in str(err) and "cannot be stored" in str(err), err
+        else:
+            raise AssertionError(f"{line!r} was kept in the case")
+        assert [t.bpmn_id for t in runtime.inspect(key, None, started.state).open_tasks] == ["register_referral"]

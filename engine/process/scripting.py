@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
 from . import sandbox
+from .serialization import unstorable
 from .restricted import (LINE_BUDGET, TIME_BUDGET_SECONDS, ScriptBudgetExceeded, ScriptCompileError,
                          compile_expression, compile_script)
 
@@ -28,11 +29,19 @@ class RestrictedEnvironment(TaskDataEnvironment):
     def evaluate(self, expression, context, external_context=None):
         names = dict(external_context or {})
         names.update(context)
-        return sandbox.evaluate(expression, names)
+        value = sandbox.evaluate(expression, names)
+        problem = unstorable(value)  # a decision's output goes into the case data
+        if problem:
+            raise TypeError(f"the expression gave a value that cannot be stored in the case: {problem}")
+        return value
 
     def execute(self, script, context, external_context=None):
         self.check_for_overwrite(context, external_context or {})
         left = sandbox.execute(script, dict(context), dict(external_context or {}))
+        for name, value in left.items():  # refused here, the step fails and the case stays as it was
+            problem = unstorable(value)
+            if problem:
+                raise TypeError(f"the script left a value in '{name}' that cannot be stored in the case: {problem}")
         context.clear()  # the library expects the task's own data dict to change in place
         context.update(left)
         return True

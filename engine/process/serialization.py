@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -40,6 +42,43 @@ class DeepWorkflow(BpmnWorkflow):
 
 class SpecRef:
     """Placeholder type: the serialised form of a spec that lives in the per-version cache."""
+
+
+#: Types the state document keeps as they are (JSON) or through the registry (``DefaultRegistry``). A set or a
+#: tuple comes back as a list, a number key as text, a function is dropped: the library's own behaviour.
+_PLAIN = (str, bool, float, type(None))
+_REGISTERED = (datetime, timedelta, UUID)
+_MAX_INT_BITS = 13_000  # about 3900 digits: Python refuses to write an integer of more than 4300 digits as text
+
+
+def unstorable(value) -> str | None:
+    """Why ``value`` (case data left by a script or a decision) cannot be saved in a case's state and read back,
+    or None. Any dictionary with a key ``typename`` is taken for a typed object when the state is read, so a case
+    holding one could never be loaded again."""
+    stack = [(value, ())]  # with the ids of the containers around each item: a cycle is refused
+    while stack:
+        item, containers = stack.pop()
+        if isinstance(item, _PLAIN) or isinstance(item, _REGISTERED) or callable(item):
+            continue
+        if isinstance(item, int):
+            if item.bit_length() > _MAX_INT_BITS:
+                return "a number of more than 3900 digits"
+            continue
+        if id(item) in containers:
+            return "a list or dictionary that contains itself"
+        containers += (id(item),)
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if key == "typename":
+                    return "a dictionary with the key 'typename', which the engine reserves"
+                if not isinstance(key, (str, int, float, bool, type(None))):
+                    return f"a dictionary key of type {type(key).__name__}"
+                stack.append((inner, containers))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((inner, containers) for inner in item)
+        else:
+            return f"a value of type {type(item).__name__}"
+    return None
 
 
 def _config():
