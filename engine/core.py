@@ -15,7 +15,8 @@ class Engine:
         if clock is None:
             clock = OffsetClock(self.settings.start_time) if self.settings.start_time else SystemClock()
         self.clock = clock
-        self.db = database or Database(self.settings.database_url)
+        self.db = database or Database(self.settings.database_url,
+                                       lock_timeout_seconds=self.settings.lock_timeout_seconds)
         self.runtime = ProcessRuntime(clock)
         self._forms_cache: dict[int, dict] = {}
         self._texts_cache: dict[int, dict] = {}

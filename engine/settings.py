@@ -41,6 +41,8 @@ class Settings:
     #: The scheduler inside ``yordam serve`` (the single-machine default); off when a separate
     #: ``yordam scheduler`` process runs.
     embedded_scheduler: bool = True
+    #: How long a request waits for a case another request is changing before it answers "busy, try again".
+    lock_timeout_seconds: float = 30
     #: How often the ticker looks for due timers, in seconds (an escalation appears within about this long).
     tick_seconds: float = 1.0
 
@@ -57,6 +59,7 @@ class Settings:
         s.embedded_scheduler = os.environ.get("YORDAM_EMBEDDED_SCHEDULER", "1").strip() != "0"
         s.session_idle_minutes = int(os.environ.get("YORDAM_SESSION_IDLE_MINUTES", s.session_idle_minutes))
         s.tick_seconds = float(os.environ.get("YORDAM_TICK_SECONDS", s.tick_seconds))
+        s.lock_timeout_seconds = float(os.environ.get("YORDAM_LOCK_TIMEOUT_SECONDS", s.lock_timeout_seconds))
         now = os.environ.get("YORDAM_NOW")
         if now:
             if not s.allow_time_travel:

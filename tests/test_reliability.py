@@ -516,3 +516,64 @@ def test_idempotency_header_is_documented_on_exactly_the_idempotent_routes():
                   if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))}
     assert marked == documented
     assert {("/cases", "post"), ("/tasks/{task_id}/complete", "post"), ("/tasks/{task_id}/claim", "post")} <= marked
+
+
+def hold_case(engine, case_id):
+    """Another connection holding the case, as a request in the middle of its step does: on SQLite the write lock
+    of the file (taken at BEGIN), on PostgreSQL the case row."""
+    holder = engine.db.engine.execution_options(yordam_write=True).connect()
+    holder.begin()
+    if not engine.db.is_sqlite:
+        holder.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": case_id})
+    return holder
+
+
+def test_a_case_held_too_long_by_another_gets_busy_try_again_and_nothing_changes(db_url, clock):
+    """A request that waits longer than the lock timeout for a case someone else holds answers 503 with
+    Retry-After (not a 500, not a hang); when the holder lets go, the same request goes through once."""
+    from tests.api_client import Client, LiveServer
+    from webui import create_app
+    from engine.core import Engine
+    engine = Engine(Settings(database_url=db_url, secret_key="test", lock_timeout_seconds=0.5), clock=clock)
+    case_id = open_case(engine)["id"]
+    task = open_tasks(engine, case_id)[0]
+    state_before = case_row(engine, case_id).state
+    with LiveServer(create_app(engine)) as live:
+        worker = Client(live.url).login("worker1")
+        holder = hold_case(engine, case_id)
+        try:
+            status, body = worker.post(f"/tasks/{task.id}/complete", {"data": referral()})
+            assert status == 503, body
+            assert body["error"] == "unavailable" and "try again in a moment" in body["message"].lower()
+        finally:
+            holder.rollback()
+            holder.close()
+        assert case_row(engine, case_id).state == state_before
+        assert [t.id for t in open_tasks(engine, case_id)] == [task.id]
+        status, body = worker.post(f"/tasks/{task.id}/complete", {"data": referral()})
+        assert status == 200, body
+        assert len(audit_rows(engine, case_id, "task.completed")) == 1
+    engine.db.dispose()
+
+
+def test_the_web_app_says_busy_too(db_url, clock):
+    from tests.api_client import LiveServer
+    from tests.web_client import WebClient
+    from webui import create_app
+    from engine.core import Engine
+    engine = Engine(Settings(database_url=db_url, secret_key="test", lock_timeout_seconds=0.5), clock=clock)
+    case_id = open_case(engine)["id"]
+    task = open_tasks(engine, case_id)[0]
+    with LiveServer(create_app(engine)) as live:
+        browser = WebClient(live.url)
+        browser.login("worker1", language="en")
+        page = browser.get(f"/tasks/{task.id}")
+        holder = hold_case(engine, case_id)
+        try:
+            response = browser.post(f"/tasks/{task.id}/claim", {"csrf_token": page.csrf()})
+        finally:
+            holder.rollback()
+            holder.close()
+    assert response.status == 503
+    assert "The database is busy or out of reach; nothing was changed." in response.text
+    engine.db.dispose()

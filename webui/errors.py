@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, DefinitionInvalid, EngineError, InvalidInput, NotAllowed, NotAuthenticated,
@@ -37,14 +38,21 @@ def _page(status: int, message: str | None = None):
     from flask_babel import gettext as _
     titles = {400: _("That did not work"), 401: _("Please sign in"), 403: _("Not allowed"),
               404: _("Not found"), 405: _("That did not work"), 409: _("Changed meanwhile"),
-              413: _("Too large"), 422: _("Please check your answers"), 500: _("Something went wrong")}
+              413: _("Too large"), 422: _("Please check your answers"), 500: _("Something went wrong"),
+              503: _("Try again in a moment")}
     texts = {403: _("Your role may not see or do this."), 404: _("There is nothing here, or you may not see it."),
              409: _("Someone changed this a moment ago. Reload the page and look again."),
              413: _("What you sent is too large."),
-             500: _("Something went wrong on our side; nothing was changed.")}
+             500: _("Something went wrong on our side; nothing was changed."),
+             503: busy_text()}
     from .web.util import known
     shown = texts.get(status) or (known(message) if message else None) or titles.get(status, titles[400])
     return render_template("error.html", title=titles.get(status, titles[400]), message=shown), status
+
+
+def busy_text() -> str:
+    from flask_babel import gettext as _
+    return _("The database is busy or out of reach; nothing was changed. Try again in a moment.")
 
 
 def register(app):
@@ -67,6 +75,16 @@ def register(app):
                  405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
         response = jsonify(error_body(codes.get(err.code, "http_error"), err.description or err.name))
         return response, err.code
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(err: OperationalError):
+        """A lock waited for too long, a connection dropped, SQLite busy: the transaction rolled back, and the
+        user may simply try again. Logged without the statement's parameters (they may hold personal data)."""
+        log.warning("database busy or unreachable: %s", type(err.orig).__name__ if err.orig else type(err).__name__)
+        response = _page(503) if _wants_html() else (jsonify(error_body("unavailable", busy_text())), 503)
+        response = app.make_response(response)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

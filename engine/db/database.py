@@ -15,17 +15,27 @@ from ..errors import Conflict
 #: The enclosing ``unit_of_work`` of this thread (database, session), if any.
 _unit_of_work: ContextVar = ContextVar("yordam_unit_of_work", default=None)
 
+#: A transaction left idle this long (its process stalled or half dead) is ended by the PostgreSQL server, which
+#: frees its locks for everyone else: far beyond any real step (milliseconds).
+IDLE_IN_TRANSACTION_SECONDS = 60
+
 
 class Database:
-    def __init__(self, url: str, echo: bool = False):
+    def __init__(self, url: str, echo: bool = False, lock_timeout_seconds: float = 30):
+        """``lock_timeout_seconds``: how long a request waits for a case another request holds before it gives up
+        with "busy, try again" (503) instead of hanging."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             ensure_sqlite_folder(url)
-            self.engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
-            _sqlite_transactions(self.engine)
+            self.engine = create_engine(url, echo=echo, connect_args={"timeout": lock_timeout_seconds,
+                                                                      "check_same_thread": False})
+            _sqlite_transactions(self.engine, lock_timeout_seconds)
         else:
-            self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                                        connect_args={"options": f"-c lock_timeout={int(lock_timeout_seconds * 1000)} "
+                                                                 f"-c idle_in_transaction_session_timeout="
+                                                                 f"{IDLE_IN_TRANSACTION_SECONDS * 1000}"})
         # Writers on SQLite take the write lock at BEGIN, so two writers never read the same snapshot and then
         # both try to write (one waits instead); on PostgreSQL the case row is locked with FOR UPDATE.
         self._write_engine = self.engine.execution_options(yordam_write=True)
@@ -76,14 +86,14 @@ def ensure_sqlite_folder(url: str):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_transactions(engine):
+def _sqlite_transactions(engine, lock_timeout_seconds: float):
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_seconds * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

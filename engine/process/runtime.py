@@ -379,13 +379,13 @@ def _script_failure(err, task) -> ScriptFailed:
     """Turn a library error into a message naming the task, the line and the cause, for the methodologist."""
     task = getattr(err, "task", None) or task
     spec = getattr(task, "task_spec", None)
-    where = "the process"
+    where = ""  # a failure outside any task (the step budget, say) has no task to name
     if spec is not None:
-        where = f"task '{spec.bpmn_id}'" + (f" ({spec.bpmn_name})" if spec.bpmn_name else "")
+        where = f" in task '{spec.bpmn_id}'" + (f" ({spec.bpmn_name})" if spec.bpmn_name else "")
     line = getattr(err, "line_number", None)
     error_line = (getattr(err, "error_line", "") or "").strip()
     at = f", line {line}: {error_line}" if line else ""
-    text = f"The process failed in {where}{at}: {_cause(err)}"
+    text = f"The process failed{where}{at}: {_cause(err)}"
     return ScriptFailed(text, task=spec.bpmn_id if spec is not None else None, line=line or None,
                         cause=getattr(err, "error_type", None) or type(err).__name__)
 
