@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from engine.clock import FakeClock
 from engine.db.models import Case, DefinitionVersion, Task
-from engine.process.definitions import compile_definition, content_hash
+from engine.process.definitions import content_hash
 from engine.process.runtime import ProcessRuntime
 from engine.process.serialization import _serializer, dump_state, load_state
 from engine.services.demo import complete_step
@@ -75,10 +75,11 @@ def test_release_files_are_what_they_say(path):
         assert manifest["spiffworkflow_version"] == info["spiffworkflow_version"]
         assert manifest["serializer_version"] == state["serializer_version"] == info["serializer_version"]
         assert state["spec"] == {"typename": "SpecRef", "key": info["key"]}  # as Yordam stores it
-    stages = [golden(path, n)["manifest"] for n in checkpoints(path)]
-    assert any(len(m["open_tasks"]) == 2 for m in stages)  # a parallel branch
-    assert any(m["next_timer_at"] and not m["open_tasks"] for m in stages)  # a timer pending
-    assert stages[-1]["completed"] and not stages[-1]["open_tasks"]
+    manifests = [golden(path, n)["manifest"] for n in checkpoints(path)]
+    assert any(len(m["open_tasks"]) == 2 for m in manifests)  # a parallel branch
+    assert any(m["next_timer_at"] and not m["open_tasks"] for m in manifests)  # a timer pending
+    assert manifests[-1]["completed"] and not manifests[-1]["open_tasks"]
+    assert info["stages"] and all(isinstance(stage, str) and stage for stage in info["stages"])
 
 
 def _runtime(path: Path, at: str) -> tuple[ProcessRuntime, FakeClock]:
@@ -146,8 +147,7 @@ def _install(engine, info: dict) -> int:
             number = session.scalar(select(func.max(DefinitionVersion.version))
                                     .where(DefinitionVersion.process_id == info["process_id"])) or 0
             row = DefinitionVersion(process_id=info["process_id"], version=number + 1,
-                                    content_hash=info["content_hash"], files=info["files"],
-                                    stages=compile_definition(info["files"], info["process_id"]).stages,
+                                    content_hash=info["content_hash"], files=info["files"], stages=info["stages"],
                                     spec_json=info["spec_json"], note="golden", published_at=engine.now())
             session.add(row)
         row.spec_json, row.files = info["spec_json"], info["files"]

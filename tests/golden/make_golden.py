@@ -23,7 +23,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -164,7 +164,7 @@ def write_current(force: bool) -> Path:
                        "writer": "Yordam's engine services (cases.state and definition_versions as stored)",
                        "process_id": stored.process_id, "content_hash": stored.content_hash, "key": stored.key,
                        "start": START.isoformat(), "plan": steps, "spec_json": stored.spec_json,
-                       "files": dict(stored.files)}
+                       "files": dict(stored.files), "stages": list(stored.stages)}
         engine.db.dispose()
     _write(target, release, checkpoints)
     return target
@@ -173,7 +173,7 @@ def write_current(force: bool) -> Path:
 # --- older SpiffWorkflow releases, in throw-away virtualenvs ---------------------------------------------------
 
 def write_legacy(spiff: str, force: bool) -> Path:
-    from engine.process.definitions import content_hash
+    from engine.process.definitions import compile_definition, content_hash
     from engine.services.demo_answers import SAMPLE_START_DATA
 
     target = HERE / f"legacy_spiff-{spiff}"
@@ -201,7 +201,8 @@ def write_legacy(spiff: str, force: bool) -> Path:
                "writer": "tests/golden/legacy_writer.py: Yordam's serializer configuration and runtime steps on "
                          "this SpiffWorkflow release (no Yordam release ran on it)",
                "process_id": PROCESS_ID, "content_hash": digest, "key": key, "start": START.isoformat(),
-               "start_data": start_data, "plan": steps, "spec_json": written["spec_json"], "files": files}
+               "start_data": start_data, "plan": steps, "spec_json": written["spec_json"], "files": files,
+               "stages": compile_definition(files, PROCESS_ID).stages}
     _write(target, release, written["checkpoints"])
     return target
 
