@@ -4,12 +4,18 @@
    odd Unicode (Uzbek apostrophes ʻ ʼ ' `, NUL, unpaired surrogates, bidi marks), nested lists and dicts, wrong
    types, most of them a small change to a valid answer set so that the checks deep inside are reached. Whatever
    is sent: never a server error; a refusal (4xx) changes nothing (the task stays open, its draft and the case's
-   state stay as they were); an acceptance (2xx) means the answers were valid for the task's form.
+   state stay as they were) and comes only for answers the form does not accept; an acceptance (2xx) means the
+   answers were valid for the task's form.
 2. Mutated definition files saved into a draft: the shipped BPMN and DMN with elements dropped, duplicated or
    renamed, references broken, attributes and texts changed, random text inserted, truncated, DTD and entity
    tricks, deep nesting. Whatever is sent: never a server error, every request answered within 2 s, an invalid
    set listed as problems (each naming its file and saying what is wrong) and refused at publication, nothing
    published.
+3. Mutated behaviour (scripts, conditions, timers, decision cells) that the draft's scenario runs after each save:
+   never a server error, a failing scenario says why and blocks publication.
+
+What the fuzzing found is kept as plain tests too (``test_an_api_client_may_leave_out_optional_fields``,
+``test_a_script_leaving_what_no_state_can_hold_fails_the_step``), so it stays fixed whatever is drawn.
 
 Derandomised, without an example database: every run sends the same requests. ``YORDAM_PROPERTY_EXAMPLES``
 multiplies the number of examples (say 10 to dig deeper locally).
@@ -17,7 +23,6 @@ multiplies the number of examples (say 10 to dig deeper locally).
 from __future__ import annotations
 
 import copy
-import json
 import os
 import time
 
@@ -63,9 +68,11 @@ def deep(depth: int):
 
 def json_values(keys=()):
     key = st.one_of(odd_text, st.sampled_from(list(keys) + ["typename", "__class__", "_private", "", "a" * 300]))
-    return st.recursive(scalars | st.sampled_from([deep(60), {"typename": "SpecRef", "key": "x"}]),
-                        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(key, inner, max_size=4),
-                        max_leaves=12)
+    odd_shapes = st.sampled_from([deep(60), {"typename": "SpecRef", "key": "x"}]).map(copy.deepcopy)  # fresh
+
+    def containers(inner):
+        return st.lists(inner, max_size=4) | st.dictionaries(key, inner, max_size=4)
+    return st.recursive(scalars | odd_shapes, containers, max_leaves=12)
 
 
 def field_keys(form: FormDefinition) -> list[str]:
