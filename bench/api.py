@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -84,14 +85,16 @@ class Gunicorn:
     def __enter__(self):
         env = dict(os.environ, DATABASE_URL=self.url, YORDAM_SECRET_KEY=SECRET, YORDAM_EMBEDDED_SCHEDULER="0")
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self.log = open(os.devnull, "w")
+        # the server's log goes to a file (a pipe nobody reads would fill up and stop the server)
+        self.log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
             [gunicorn, "webui.wsgi:app", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.PIPE, text=True)
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited: {self.process.stderr.read()[-3000:]}")
+                self.log.seek(0)
+                raise SystemExit(f"gunicorn exited: {self.log.read()[-3000:]}")
             try:
                 status, _ = Http(self.base).call("POST", "/auth/login", {"username": "", "password": ""})
                 if status in (200, 400, 401, 422):
