@@ -53,7 +53,7 @@ def world(engine, clock, monkeypatch):
     clock.set(datetime(2026, 1, 21, 10, 0, tzinfo=UTC))
     _steps(engine, clock, a["id"], WALK[2:6])                             # A now in monitoring
     clock.set(datetime(2026, 1, 31, 20, 0, tzinfo=UTC))
-    b = open_case(engine, name="Case B")
+    open_case(engine, name="Case B")
     return engine
 
 
