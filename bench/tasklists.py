@@ -378,18 +378,32 @@ def measure(engine, chosen, repeat: int, statements: Statements, profile: str | 
             if "items" in out:
                 _check_scope(who, out["items"], view)
             sent = statements.capture(lambda: call(engine, who))
-            main = [s for s in sent if re.search(r"\bFROM tasks\b", s[0]) and s[0].lstrip().upper().startswith("SELECT")]
-            plan = explain(engine, *main[0]) if main else None
+            plans = []
+            for statement, params in sent:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    continue
+                plan = explain(engine, statement, params)
+                found = re.search(r"Execution Time: ([0-9.]+) ms", plan)
+                plans.append({"ms": float(found.group(1)) if found else None, "sql": statement, "plan": plan})
+            main = next((p for p in plans if re.search(r"\bFROM tasks\b", p["sql"])), None)
+            slowest = max(plans, key=lambda p: p["ms"] or 0) if plans else None
             s = summary(times)
             results[f"{view}/{label}"] = {
                 "view": view, "actor": label, "actor_open_tasks": load, "rows": len(out.get("items", [])),
-                "statements": len(sent), **s, "plan": plan,
-                "index_used": bool(plan) and "Index" in plan,
-                "seq_scan_on_tasks": bool(plan) and "Seq Scan on tasks" in plan,
+                "statements": len(sent), **s,
+                "sql_ms": round(sum(p["ms"] or 0 for p in plans), 2),
+                "plan": main["plan"] if main else None,
+                "slowest_statement": slowest,
+                "index_used": bool(main) and "Index" in main["plan"],
+                "seq_scan_on_tasks": any("Seq Scan on tasks" in p["plan"] for p in plans),
+                "seq_scan_on_cases": any("Seq Scan on cases" in p["plan"] for p in plans),
+                "plans": plans,
             }
             print(f"  {view:<18} {label:<19} ({load:>7,} open) p50 {s['p50_ms']:7.2f} ms  p95 {s['p95_ms']:7.2f} ms"
-                  f"  rows {len(out.get('items', [])) if 'items' in out else '-':>3}  {len(sent):>2} statements"
-                  f"{'  SEQ SCAN on tasks' if results[f'{view}/{label}']['seq_scan_on_tasks'] else ''}",
+                  f"  rows {len(out.get('items', [])) if 'items' in out else '-':>3}  {len(sent):>2} statements, "
+                  f"{results[f'{view}/{label}']['sql_ms']:6.1f} ms in the database"
+                  f"{'  SEQ SCAN on tasks' if results[f'{view}/{label}']['seq_scan_on_tasks'] else ''}"
+                  f"{'  SEQ SCAN on cases' if results[f'{view}/{label}']['seq_scan_on_cases'] else ''}",
                   flush=True)
     return results
 
