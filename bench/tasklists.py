@@ -392,6 +392,8 @@ def measure(engine, chosen, repeat: int, statements: Statements, profile: str | 
                 "view": view, "actor": label, "actor_open_tasks": load, "rows": len(out.get("items", [])),
                 "statements": len(sent), **s,
                 "sql_ms": round(sum(p["ms"] or 0 for p in plans), 2),
+                "jit_ms": round(sum(float(j) for p in plans
+                                    for j in re.findall(r"Timing: .*Total ([0-9.]+) ms", p["plan"])), 2),
                 "plan": main["plan"] if main else None,
                 "slowest_statement": slowest,
                 "index_used": bool(main) and "Index" in main["plan"],
@@ -402,6 +404,7 @@ def measure(engine, chosen, repeat: int, statements: Statements, profile: str | 
             print(f"  {view:<18} {label:<19} ({load:>7,} open) p50 {s['p50_ms']:7.2f} ms  p95 {s['p95_ms']:7.2f} ms"
                   f"  rows {len(out.get('items', [])) if 'items' in out else '-':>3}  {len(sent):>2} statements, "
                   f"{results[f'{view}/{label}']['sql_ms']:6.1f} ms in the database"
+                  f"{' (JIT %.0f ms)' % results[f'{view}/{label}']['jit_ms'] if results[f'{view}/{label}']['jit_ms'] else ''}"
                   f"{'  SEQ SCAN on tasks' if results[f'{view}/{label}']['seq_scan_on_tasks'] else ''}"
                   f"{'  SEQ SCAN on cases' if results[f'{view}/{label}']['seq_scan_on_cases'] else ''}",
                   flush=True)
