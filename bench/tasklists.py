@@ -421,6 +421,15 @@ def _check_scope(who: Actor, items: list[dict], view: str):
             assert item["overdue"], item
 
 
+def _targets(run, views: dict, where: str, suffix: str):
+    """The lists (mine, queue, overdue, their counts) against the 50 ms target; the dashboard, a district-wide
+    aggregate rather than a list, is reported beside them against the same number."""
+    lists = max(v["p95_ms"] for v in views.values() if v["view"] != "dashboard")
+    board = max(v["p95_ms"] for v in views.values() if v["view"] == "dashboard")
+    run.target("lists_p95" + suffix, f"slowest task list or count p95 (ms) {where}", 50.0, lists)
+    run.target("dashboard_p95" + suffix, f"supervisor's dashboard p95 (ms) {where}", 50.0, board)
+
+
 def main() -> None:
     parser = base_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", help="open tasks (default 100000 1000000; --quick "
@@ -462,9 +471,8 @@ def main() -> None:
             views = measure(engine, chosen, repeat, statements, profile)
             run.results["sizes"][str(size)] = {"data": found, "load": added, "views": views}
         largest = str(sizes[-1])
-        worst = max(v["p95_ms"] for v in run.results["sizes"][largest]["views"].values())
-        run.target("p95_1m", f"slowest task-list view p95 (ms) at {int(largest):,} open tasks", 50.0, worst)
-        for statement in args.try_index:
+        _targets(run, run.results["sizes"][largest]["views"], f"at {int(largest):,} open tasks", "")
+        for n, statement in enumerate(args.try_index, start=1):
             with engine.db.engine.connect() as conn:
                 conn.execute(text(statement))
                 conn.execute(text("ANALYZE tasks"))
@@ -472,6 +480,7 @@ def main() -> None:
             print(f"## with {statement}", flush=True)
             views = measure(engine, actors_for(engine, world), repeat, statements, None)
             run.results.setdefault("tried_indexes", {})[statement] = views
+            _targets(run, views, f"at {int(largest):,} open tasks, with index {n}", f"_index{n}")
         engine.db.dispose()
     run.finish()
 
