@@ -237,6 +237,8 @@ def profiled(enabled: bool, name: str):
         folder = RESULTS / "profiles"
         folder.mkdir(parents=True, exist_ok=True)
         text = profiler.output_text(unicode=True, color=False, show_all=False)
+        for prefix in (str(ROOT) + "/", sys.prefix + "/", sys.base_prefix + "/"):  # no paths of this machine
+            text = text.replace(prefix, "")
         (folder / f"{name}.txt").write_text(text)
         print(f"# profile written to {(folder / (name + '.txt')).relative_to(ROOT)}")
 
