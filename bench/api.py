@@ -4,6 +4,7 @@
     .venv/bin/python bench/api.py --postgres         # a throw-away PostgreSQL
     .venv/bin/python bench/api.py --quick
     .venv/bin/python bench/api.py --workers 2 --clients 4 --cases 60
+    .venv/bin/python bench/api.py --postgres --process reference   # the reference process, as the peer measured it
 
 For each number of gunicorn workers (``gunicorn 'webui.wsgi:app' -w N``, sync workers, configured by
 ``DATABASE_URL``, ``YORDAM_SECRET_KEY`` and ``YORDAM_EMBEDDED_SCHEDULER=0``) a fresh database is served (migrated,
@@ -35,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, Databases, Run, base_parser, line, make_engine, summary  # noqa: E402
-from bench.floor import DEFAULT_WALK  # noqa: E402
+from bench.floor import DEFAULT_WALK, PEER_DIR, PEER_WALK  # noqa: E402
 
 from sqlalchemy import func, select  # noqa: E402
 
@@ -44,7 +45,7 @@ from engine.db.models import Case, Task  # noqa: E402
 SECRET = "bench-secret-key-" + "k" * 32
 #: Clients act for a social worker and the supervisor of that worker's district (demo users).
 TEAMS = [("worker1", "supervisor1"), ("worker3", "supervisor2"), ("worker2", "supervisor1")]
-ANSWERS = dict(DEFAULT_WALK)
+ANSWERS = dict(DEFAULT_WALK) | dict(PEER_WALK)
 
 
 class Http:
@@ -163,8 +164,23 @@ class Client(threading.Thread):
                 pass
 
 
-def run_config(dbs: Databases, workers: int, clients_list: list[int], cases_total: int) -> dict:
-    url = dbs.fresh(f"api_w{workers}")
+def publish_reference_process(url: str) -> None:
+    """The reference process as the newest version of the default process, so that ``POST /api/v1/cases`` (which
+    opens cases on the default process) starts it: the same diagram, its process id renamed."""
+    from engine.process.definitions import read_definition_files
+    from engine.services import definitions
+    files = read_definition_files(PEER_DIR)
+    files["peer_case.bpmn"] = files["peer_case.bpmn"].replace('"peer_case"', '"case_management"')
+    engine = make_engine(url)
+    definitions.publish(engine, files, note="reference process (benchmark)")
+    engine.db.dispose()
+
+
+def run_config(dbs: Databases, workers: int, clients_list: list[int], cases_total: int, process: str) -> dict:
+    url = dbs.fresh(f"api_{process}_w{workers}")
+    if process == "reference":
+        publish_reference_process(url)
+    steps = len(PEER_WALK) if process == "reference" else len(DEFAULT_WALK)
     out = {}
     with Gunicorn(url, workers) as server:
         http = Http(server.base)
@@ -197,7 +213,7 @@ def run_config(dbs: Databases, workers: int, clients_list: list[int], cases_tota
                 done = session.scalar(select(func.count()).select_from(Task).where(
                     Task.case_id.in_(case_ids), Task.state == "completed", Task.kind == "process"))
             engine.db.dispose()
-            assert closed == len(case_ids) and done == len(completions) == len(case_ids) * len(DEFAULT_WALK), \
+            assert closed == len(case_ids) and done == len(completions) == len(case_ids) * steps, \
                 (closed, done, len(completions))
             s = summary(completions, ended - began)
             key = f"{workers}w/{clients}c"
@@ -214,16 +230,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="gunicorn workers")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4], help="concurrent clients")
     parser.add_argument("--cases", type=int, help="cases walked per run (default 60, --quick 6)")
+    parser.add_argument("--process", choices=("default", "reference"), default="default",
+                        help="walk the default process, or the reference process bench/peer/peer_case.bpmn "
+                             "(writes api-<database>-reference.json)")
     args = parser.parse_args()
     kind = "postgresql" if args.postgres else "sqlite"
     cases_total = args.cases or (6 if args.quick else 60)
     run = Run("api", kind, args, quick=args.quick)
     with Databases(postgres=args.postgres) as dbs:
         run.machine(dbs.server.url if dbs.server else None)
+        steps = len(PEER_WALK) if args.process == "reference" else len(DEFAULT_WALK)
         for workers in args.workers:
-            print(f"## gunicorn -w {workers}, {kind}, {cases_total} cases × {len(DEFAULT_WALK)} completions per run",
-                  flush=True)
-            run.results.update(run_config(dbs, workers, args.clients, cases_total))
+            print(f"## gunicorn -w {workers}, {kind}, {args.process} process, {cases_total} cases × {steps} "
+                  "completions per run", flush=True)
+            run.results.update(run_config(dbs, workers, args.clients, cases_total, args.process))
     best = {w: max((r for r in run.results.values() if r["workers"] == w),
                    key=lambda r: r["completion"]["per_second"]) for w in args.workers}
     for w, r in best.items():
@@ -233,7 +253,12 @@ def main() -> None:
     if one:
         run.target("p95_1w1c", "completion p95 through HTTP, 1 worker, 1 client (ms), DESIGN §6", 15.0,
                    one["completion"]["p95_ms"])
-    run.finish()
+    if args.process == "reference" and one:
+        run.target("peer_completion_p50", "reference process over HTTP, completion p50 (ms), peer 77", 77.0,
+                   one["completion"]["p50_ms"])
+        run.target("peer_start_p50", "reference process over HTTP, start → first task p50 (ms), peer ≈ 100", 100.0,
+                   one["start_to_first_task"]["p50_ms"])
+    run.finish(suffix="-reference" if args.process == "reference" else "")
 
 
 if __name__ == "__main__":
