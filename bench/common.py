@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -116,7 +117,7 @@ class Run:
 
     def __init__(self, name: str, database: str, args=None, quick: bool = False):
         self.name, self.database, self.quick = name, database, quick
-        self.command = ".venv/bin/python " + " ".join(["bench/" + Path(sys.argv[0]).name] + sys.argv[1:])
+        self.command = ".venv/bin/python " + shlex.join(["bench/" + Path(sys.argv[0]).name] + sys.argv[1:])
         self.started = datetime.now(timezone.utc)
         self.load_start = loadavg()
         self.info: dict = {}
