@@ -42,6 +42,7 @@ are left out; the caller handles them.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,6 +121,19 @@ def parse_submission(
     _fill(form.fields, root)
     action = _action(form, root, posted)
     return _finish(form.fields, root), action
+
+
+def untouched(form: FormDefinition) -> dict[str, Any]:
+    """The form's data before anyone answers it, as a browser posts it untouched: each field's default, else its
+    empty value (an unticked box, an empty checklist, None). Computed once per form; a fresh copy each call.
+
+    An API client may leave out what it did not touch; merged under its answers, this makes its data the same as
+    the web form's (scripts and gateways may read every field of the form)."""
+    cached = form.__dict__.get("_untouched")
+    if cached is None:
+        cached = {**parse_submission(form, {})[0], **form.defaults()}
+        form.__dict__["_untouched"] = cached  # the form never changes: computed once, shared by every thread
+    return copy.deepcopy(cached)
 
 
 # --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from forms import FormValidationError
-from forms.formdata import parse_submission
+from forms.formdata import untouched
 
 from .. import faults
 from ..db.models import Case, Task
@@ -297,11 +297,9 @@ def _validated(engine, version, task, data, language="en") -> dict:
             raise InvalidInput("This task takes no answers.", fields={k: ["Unknown field."] for k in data})
         return {}
     form = engine.forms_of(version)[task.form_key]
-    # A field not sent is a field left as the form shows it, as in the web form (forms/formdata.py): its
-    # default, else its empty value (an unticked box, an empty checklist, None). Scripts and gateways may read
-    # every field of the form (the lint counts on it): an API client leaving out unticked boxes made the process
-    # fail ("name 'immediate_danger' is not defined").
-    whole = {**parse_submission(form, {})[0], **form.defaults(), **data}
+    # A field not sent is a field left as the form shows it, as in the web form: an API client leaving out
+    # unticked boxes made the process fail ("name 'immediate_danger' is not defined").
+    whole = {**untouched(form), **data}
     try:
         return form.validate(whole, translate=engine.form_translator(version, task.form_key, language))
     except FormValidationError as err:
