@@ -215,7 +215,7 @@ def test_a_crash_while_holding_a_case_keeps_mail_and_audit_with_the_state(db_url
     assert [a.action for a in final["audit"]].count("case.held") == 1
     assert final["notifications"] == before["notifications"] + 1
     sent = []
-    assert send_pending(restarted, lambda to, subject, body: sent.append(to)) == (1, 0)
+    assert send_pending(restarted, lambda to, subject, body, key: sent.append(to)) == (1, 0)
     assert sent == ["nodira@example.uz"]  # one mail for one hold, whichever side of the commit it died on
     restarted.db.dispose()
 

@@ -250,7 +250,7 @@ def test_sending_mail_does_not_hold_the_sqlite_write_lock(sqlite_engine):
     path = engine.db.url.split("sqlite:///", 1)[1]
     seen = []
 
-    def transport(to, subject, body):
+    def transport(to, subject, body, key):
         conn = sqlite3.connect(path, timeout=0.5, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -65,10 +65,10 @@ def test_outbox_is_off_by_default_and_carries_mail_when_on(engine, clock):
     assert "Oʻgʻiloy" in mails[0].body and mails[0].status == "pending"
 
     sent = []
-    assert send_pending(engine, lambda to, subject, body: sent.append((to, subject))) == (1, 0)
+    assert send_pending(engine, lambda to, subject, body, key: sent.append((to, subject))) == (1, 0)
     assert sent[0][0] == "nodira@example.uz"
 
-    def refuse(to, subject, body):
+    def refuse(to, subject, body, key):
         raise OSError("mail server down")
     with engine.db.write() as session:
         session.add(OutboxEmail(to_address="x@example.uz", subject="s", body="b", created_at=engine.now()))

@@ -1,12 +1,11 @@
 """Sending the e-mail outbox. Off by default (``YORDAM_EMAIL_OUTBOX``); with no ``YORDAM_SMTP_URL`` the outbox
-is kept but nothing is sent. A transport is any callable ``(to, subject, body)``, so tests use a fake; one that
-also takes ``key`` gets the mail's stable key, the same on every attempt (SMTP makes the Message-ID of it).
+is kept but nothing is sent. A transport is any callable ``(to, subject, body, key)``, so tests use a fake;
+``key`` is the mail's stable key, the same on every attempt (SMTP makes the Message-ID of it).
 
 Delivery is at least once: a sender that dies after the mail server accepted a mail but before marking it sent
 sends it again later, with the same Message-ID, so the copy can be recognised and dropped."""
 from __future__ import annotations
 
-import inspect
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlparse
@@ -27,11 +26,10 @@ def smtp_transport(url: str):
 
     domain = sender.rpartition("@")[2] or "localhost"
 
-    def send(to, subject, body, key=None):
+    def send(to, subject, body, key):
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = sender, to, subject
-        if key:
-            message["Message-ID"] = f"<{key}@{domain}>"
+        message["Message-ID"] = f"<{key}@{domain}>"
         message.set_content(body)
         with smtplib.SMTP(parts.hostname or "localhost", parts.port or 25, timeout=30) as smtp:
             if parts.username:
@@ -50,14 +48,13 @@ def send_pending(engine, transport=None, limit: int = 100) -> tuple[int, int]:
             return 0, 0
         transport = smtp_transport(engine.settings.smtp_url)
     sent = failed = 0
-    keyed = _takes_key(transport)
     for mail_id in _claim(engine, limit):
         with engine.db.read() as session:
             row = session.get(OutboxEmail, mail_id)
             to, subject, body = row.to_address, row.subject, row.body
-            extra = {"key": mail_key(row)} if keyed else {}
+            key = mail_key(row)
         try:
-            transport(to, subject, body, **extra)
+            transport(to, subject, body, key)
         except Exception as err:  # noqa: BLE001 - a mail server's refusal is kept and retried
             _finish(engine, mail_id, error=str(err))
             failed += 1
@@ -71,14 +68,6 @@ def send_pending(engine, transport=None, limit: int = 100) -> tuple[int, int]:
 def mail_key(row: OutboxEmail) -> str:
     """The mail's key, the same on every attempt to send it: its row and the instant it was written."""
     return f"yordam.outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}"
-
-
-def _takes_key(transport) -> bool:
-    try:
-        parameters = inspect.signature(transport).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "key" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 STALE_SENDING = timedelta(minutes=15)
