@@ -145,23 +145,20 @@ class _Scope:
             self.districts = wanted
 
     def cases(self, table=Case):
-        clauses = []
-        if self.districts is not None:
-            clauses.append(table.district_id.in_(self.districts))
-        if self.mahalla is not None:
-            clauses.append(table.mahalla_id == self.mahalla)
-        if self.actor.role == "social_worker":
-            clauses.append(table.owner_id == self.actor.id)
-        return and_(true(), *clauses)
+        return self._where(table, table.owner_id)
 
     def tasks(self, table=Task, assignee=None):
+        return self._where(table, assignee if assignee is not None else table.assignee_id)
+
+    def _where(self, table, worker_column):
+        """The rows of ``table`` (cases or tasks) in the report's units; a social worker's own (``worker_column``)."""
         clauses = []
         if self.districts is not None:
             clauses.append(table.district_id.in_(self.districts))
         if self.mahalla is not None:
             clauses.append(table.mahalla_id == self.mahalla)
         if self.actor.role == "social_worker":
-            clauses.append((assignee if assignee is not None else table.assignee_id) == self.actor.id)
+            clauses.append(worker_column == self.actor.id)
         return and_(true(), *clauses)
 
 
