@@ -28,8 +28,8 @@ def _start():
 def _finish(response):
     request_id = g.get("request_id") or uuid.uuid4().hex  # a request refused before _start ran (too large, say)
     response.headers["X-Request-ID"] = request_id
-    if request.path.startswith("/static/"):
-        return response  # the files of the page are not events worth a line each
+    if request.path.startswith("/static/") or not log.isEnabledFor(logging.INFO):
+        return response  # the files of the page are not events worth a line each; nobody reads the line
     started = g.get("request_started")
     actor = g.get("actor")
     # The path only: a query string can hold a searched name, and logs are no place for personal data.
