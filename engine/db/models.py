@@ -279,6 +279,8 @@ class Task(Base):
         Index("ix_tasks_queue", "role", "district_id", "state"),
         Index("ix_tasks_case_state", "case_id", "state"),
         Index("ix_tasks_due", "state", "due_at"),
+        # A district's overdue view, first page without sorting the district's overdue tasks (bench/tasklists.py).
+        Index("ix_tasks_district_state_due", "district_id", "state", "due_at"),
         Index("ix_tasks_kind_created", "kind", "created_at"),  # the workbench's replay of recent months
     )
 
