@@ -397,3 +397,6 @@ def revert_migration(migration_id):
 def openapi():
     from .openapi import document
     return jsonify(document())
+
+
+from . import case_file, documents, reports, statistics  # noqa: E402,F401  (routes register themselves on bp)

@@ -91,4 +91,5 @@ def _globals():
     return {"actor": g.get("actor"), "csrf_token": csrf_token, "SUPERVISING": SUPERVISING}
 
 
-from . import auth, breakglass, cases, dashboard, tasks, workbench  # noqa: E402,F401  (routes register themselves on bp)
+from . import (auth, breakglass, case_file, cases, dashboard, documents, reports, statistics,  # noqa: E402,F401
+               tasks, workbench)  # (routes register themselves on bp)
