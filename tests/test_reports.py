@@ -38,11 +38,7 @@ def _steps(engine, clock, case_id, steps, every=timedelta(minutes=5)):
 
 
 @pytest.fixture
-def world(engine, clock, monkeypatch):
-    # services delivered and referrals made are read from the task.completed audit row: recorded there once
-    # tasks.py keeps these keys with the decisions (pending, see the report of this change)
-    monkeypatch.setattr(task_service, "DECISION_KEYS",
-                        (*task_service.DECISION_KEYS, "delivered", "referrals", "referred_to"))
+def world(engine, clock):
     a = open_case(engine, name="Case A")                                   # Mon 5 Jan 09:00Z
     _steps(engine, clock, a["id"], WALK[:2])
     clock.set(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))

@@ -22,6 +22,21 @@ from .views import case_summary, task_view
 SUPERVISING = ("supervisor", "center_head")
 #: What the timeline keeps of a completed form: the decision vocabulary shared across processes (DESIGN §2).
 DECISION_KEYS = ("decision", "comment", "outcome", "closure_reason", "in_need", "risk_level")
+#: What monthly reports count of a completed form (``reports.py``): the types of services delivered and the
+#: destinations of referrals, never the free text beside them (provider, result), which stays in the case.
+REPORTED_LISTS = ("referrals", "referred_to")
+
+
+def reported(cleaned: dict) -> dict:
+    """The reported figures of a completed form's answers, for its ``task.completed`` audit row."""
+    out = {}
+    if isinstance(cleaned.get("delivered"), list):
+        out["delivered"] = [{"service_type": item.get("service_type")} for item in cleaned["delivered"]
+                            if isinstance(item, dict)]
+    for key in REPORTED_LISTS:
+        if isinstance(cleaned.get(key), list):
+            out[key] = [value for value in cleaned[key] if isinstance(value, str)]
+    return out
 
 
 def list_tasks(engine, actor: Actor, *, mine=False, queue=False, overdue=False, case_id=None, state="open",
@@ -262,7 +277,7 @@ def _complete(engine, session, actor, task_id, data) -> dict:
     now = engine.now()
     record(session, now, "task.completed", actor_id=actor.id, case_id=case.id, task_id=task.id,
            bpmn_id=task.bpmn_id, title=task.title, stage=task.stage,
-           **{k: cleaned[k] for k in DECISION_KEYS if k in cleaned})
+           **{k: cleaned[k] for k in DECISION_KEYS if k in cleaned}, **reported(cleaned))
     apply_outcome(engine, session, case, outcome, actor_id=actor.id, completed_task_id=task.id)
     session.flush()
     faults.point("after_serialise", case_id=case.id, task_id=task.id)
