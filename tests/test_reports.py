@@ -17,7 +17,6 @@ import pytest
 
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.services import reports
-from engine.services import tasks as task_service
 from engine.services.scheduler import tick
 from tests.helpers import actor, complete_step, open_case
 from tests.sample_answers import answers, approval, assessment, referral
