@@ -243,9 +243,36 @@ class ProcessRuntime:
         workflow = self._load(key, spec_json_loader, state)
         return self._outcome(workflow, state, [])
 
+    def answers_by_form(self, key, spec_json_loader, state: str) -> dict[str, dict]:
+        """The data as it stood when each form was last completed: form key → that task's data. Case data is one
+        flat dictionary, so two forms asking ``visit_date`` overwrite each other there; a completed task keeps
+        its own copy, which is what a document quoting the assessment (not the last monitoring visit) needs."""
+        workflow = self._load(key, spec_json_loader, state)
+        latest: dict[str, tuple] = {}
+        for task in workflow.get_tasks(state=TaskState.COMPLETED, manual=True):
+            form_key = task.task_spec.extensions.get("properties", {}).get("formKey")
+            if form_key and (form_key not in latest or task.last_state_change >= latest[form_key][0]):
+                latest[form_key] = (task.last_state_change, task.data)
+        return {form_key: dict(data) for form_key, (_at, data) in latest.items()}
+
     def task_data(self, key, spec_json_loader, state: str, task_id: str) -> dict:
         workflow = self._load(key, spec_json_loader, state)
         return dict(self._ready_human_task(workflow, task_id).data)
+
+    def completed_task_data(self, key, spec_json_loader, state: str, task_ids) -> dict[str, dict]:
+        """The data each of ``task_ids`` held when it was completed, by task id: the state keeps every completed
+        task with its data, so a case's earlier answers (a plan before its revision) are still there. A task the
+        state does not hold as completed is left out."""
+        workflow = self._load(key, spec_json_loader, state)
+        found = {}
+        for task_id in task_ids:
+            try:
+                task = workflow.get_task_from_id(UUID(str(task_id)))
+            except (ValueError, TaskNotFoundException):
+                continue
+            if task.state == TaskState.COMPLETED:
+                found[str(task_id)] = dict(task.data)
+        return found
 
     # -- internals ---------------------------------------------------------------------------------------
     def _load(self, key, spec_json_loader, state):
