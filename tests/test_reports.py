@@ -38,6 +38,11 @@ def _steps(engine, clock, case_id, steps, every=timedelta(minutes=5)):
 
 @pytest.fixture
 def world(engine, clock):
+    return build_world(engine, clock)
+
+
+def build_world(engine, clock):
+    """The three cases of the module's docstring; the engine returned."""
     a = open_case(engine, name="Case A")                                   # Mon 5 Jan 09:00Z
     _steps(engine, clock, a["id"], WALK[:2])
     clock.set(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))

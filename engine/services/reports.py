@@ -73,9 +73,11 @@ def monthly(engine, actor: Actor, *, year, month, level, unit_id=None, time_zone
         _working_days(session, scope, level, start, end, groups, totals)
         _escalations(session, scope, level, start, end, groups, totals)
         names = _names(session, level, set(groups))
+        unit_name = session.scalar(select(OrgUnit.name).where(OrgUnit.id == unit_id)) if unit_id else None
     rows = [{"id": key, "name": names.get(key), "figures": _finish(figures)} for key, figures in groups.items()]
     rows.sort(key=lambda r: (r["name"] is None, r["name"] or "", r["id"] or 0))
-    return {"year": year, "month": month, "level": level, "unit_id": unit_id, "time_zone": zone.key,
+    return {"year": year, "month": month, "level": level, "unit_id": unit_id, "unit_name": unit_name,
+            "time_zone": zone.key,
             "from": start.isoformat(), "until": end.isoformat(), "groups": rows, "totals": _finish(totals)}
 
 
@@ -364,3 +366,46 @@ def _escalations(session, scope, level, start, end, groups, totals):
         for figures in (groups[group], totals):
             figures["escalations"] += n
             figures["escalations_by_stage"][stage or UNKNOWN] += n
+
+
+# --- what a user may ask for ----------------------------------------------------------------------------------
+
+def choices(engine, actor: Actor) -> dict:
+    """The report's request as the user's form offers it: the levels and units in the user's scope, and the
+    defaults (the last whole month in the user's zone, the level a report of the user's office is grouped by)."""
+    actor.require(*REPORTING, action="see monthly reports")
+    with engine.db.read() as session:
+        zone = _zone_of(session, actor.district_id)
+        units = _units(session, actor)
+    today = engine.now().astimezone(zone).date()
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    if actor.role == "social_worker":
+        levels, level, unit_id = ("worker", "mahalla"), "worker", None
+    elif actor.role in DISTRICT:
+        levels, level, unit_id = ("worker", "mahalla", "district"), "mahalla", actor.district_id
+    else:
+        levels, level, unit_id = LEVELS, "region", None
+    return {"levels": list(levels), "units": units, "time_zone": zone.key,
+            "default": {"year": year, "month": month, "level": level, "unit_id": unit_id, "time_zone": zone.key}}
+
+
+def _units(session, actor: Actor) -> list[dict]:
+    """Regions and districts for the nation's readers; the own district and its mahallas for a district's."""
+    if actor.role in NATIONAL:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.parent_id)
+                               .where(OrgUnit.kind.in_(("region", "district")))
+                               .order_by(OrgUnit.kind.desc(), OrgUnit.name)).all()
+    elif actor.district_id is not None:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.parent_id)
+                               .where(or_(OrgUnit.id == actor.district_id, OrgUnit.parent_id == actor.district_id))
+                               .order_by(OrgUnit.kind, OrgUnit.name)).all()
+    else:
+        rows = []
+    return [{"id": id_, "kind": kind, "name": name, "parent_id": parent} for id_, kind, name, parent in rows]
+
+
+def _zone_of(session, district_id) -> ZoneInfo:
+    """The zone of the district's working calendar (its jurisdiction's), Tashkent for the nation's readers."""
+    if district_id is None:
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+    return Calendars(session)(district_id).tz
