@@ -22,6 +22,7 @@ from ..db.models import AGENCY_PURPOSES, CONSENT_PURPOSES
 from ..deadlines.rules import RuleError, parse_rule
 from ..errors import DefinitionInvalid
 from ..i18n import N_, Complaint, tell
+from . import documents as document_templates
 from .scripting import ScriptCompileError, compile_expression, compile_script
 from .serialization import spec_to_json
 from .xml import UnsafeXML, parse_xml
@@ -147,7 +148,8 @@ def read_definition_files(*folders: Path) -> dict[str, str]:
     files = {}
     for folder in folders:
         for path in sorted(Path(folder).iterdir()):
-            if path.suffix in (".bpmn", ".dmn") or path.name.endswith((_FORM_SUFFIX, TEXTS_SUFFIX)):
+            if path.suffix in (".bpmn", ".dmn") or path.name.endswith((_FORM_SUFFIX, TEXTS_SUFFIX,
+                                                                        document_templates.TEMPLATE_SUFFIX)):
                 files[path.name] = read_text_file(path)
     return files
 
@@ -216,18 +218,20 @@ def _load(files):
                     problems.append(wrong)
                 else:
                     trees[name] = root
-        elif not name.endswith(TEXTS_SUFFIX):
-            problems.append(Problem.of(name, N_("unknown file type (expected .bpmn, .dmn, .form.json or "
-                                                ".i18n.json)"), "file"))
+        elif not name.endswith((TEXTS_SUFFIX, document_templates.TEMPLATE_SUFFIX)):
+            problems.append(Problem.of(name, N_("unknown file type (expected .bpmn, .dmn, .form.json, "
+                                                ".document.html or .i18n.json)"), "file"))
     if not any(n.endswith(".bpmn") for n in trees) and not problems:
         problems.append(Problem.of("(set)", N_("the set has no BPMN file"), "file"))
     text_problems = []
-    for name in sorted(n for n in files if n.endswith(TEXTS_SUFFIX)):
+    for name in sorted(n for n in files if n.endswith(TEXTS_SUFFIX) and not n.endswith(
+            document_templates.TEXTS_SUFFIX)):
         stem = name[: -len(TEXTS_SUFFIX)]
         if (stem + _FORM_SUFFIX in files and stem not in forms) or (stem + ".bpmn" in files and
                                                                    stem + ".bpmn" not in trees):
             continue  # its form or process is broken and already reported
         text_problems += _check_texts(name, files[name], forms, trees)
+    text_problems += _check_documents(files, forms)
     problems += [p for p in text_problems if p.rule != "orphan"]
     # A translation file whose form or process is missing is a consequence, not a cause: said only when the
     # set has nothing more important to fix (see compile_definition).
@@ -256,6 +260,33 @@ def _check_texts(name, text, forms, trees) -> list[Problem]:
     return [Problem.of(name, N_("translations for '%(stem)s', which is neither a form nor a BPMN file of the set"),
                        "orphan", hint=N_("name it after a form key or a BPMN file (%(stem)s.form.json, "
                                          "%(stem)s.bpmn)"), stem=stem)]
+
+
+def _check_documents(files, forms) -> list[Problem]:
+    """Document templates compile in the sandbox and use only what documents have; their translations translate
+    only their texts (``engine/process/documents.py``)."""
+    problems, templates = [], {}
+    for name in sorted(n for n in files if n.endswith(document_templates.TEMPLATE_SUFFIX)):
+        stem = document_templates.document_name(name)
+        template, findings = document_templates.parse_template(stem, files[name])
+        if template is not None:
+            findings = document_templates.check_fields(files[name], forms)
+        problems += [Problem.of(name, f.template, "document", line=f.line, hint=f.hint, **f.params) for f in findings]
+        templates[stem] = template
+    for name in sorted(n for n in files if n.endswith(document_templates.TEXTS_SUFFIX)):
+        stem = name[: -len(document_templates.TEXTS_SUFFIX)]
+        if stem not in templates:
+            problems.append(Problem.of(name, N_("translations for the document '%(stem)s', which the set does not "
+                                                "have"), "orphan", hint=N_("name it after a document template "
+                                                                           "(%(stem)s.document.html)"), stem=stem))
+            continue
+        try:
+            document_templates.parse_texts(files[name], templates[stem])
+        except Complaint as err:
+            problems.append(Problem.of(name, err.template, "translation", hint=N_("translate the texts the template "
+                                                                                  "gives to t(), per language"),
+                                       hint_params={}, **err.params))
+    return problems
 
 
 def translatable_process_texts(root) -> set[str]:

@@ -31,7 +31,7 @@ from .views import iso
 
 EDITORS = ("methodologist",)
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-FILE_KINDS = (".bpmn", ".dmn", ".form.json", ".i18n.json")
+FILE_KINDS = (".bpmn", ".dmn", ".form.json", ".i18n.json", ".document.html")
 MAX_FILE_CHARS = 1_000_000
 MAX_FILES = 100
 
@@ -90,7 +90,7 @@ def save_file(engine, actor: Actor, draft_id, name: str, payload) -> dict:
     problems = {}
     if not isinstance(name, str) or not FILE_NAME.match(name) or not name.endswith(FILE_KINDS):
         problems["name"] = ["Use a file name of letters, digits, dots, dashes or underscores ending in .bpmn, "
-                            ".dmn, .form.json or .i18n.json."]
+                            ".dmn, .form.json, .document.html or .i18n.json."]
     if not isinstance(content, str) or not content.strip():
         problems["content"] = ["Send the file's text."]
     elif text_problem(content):

@@ -1,4 +1,39 @@
-"""(being written)"""
+"""Documents of a case as PDF from the case page, and a draft's document previewed on a made-up case from the
+workbench."""
 from __future__ import annotations
 
-from . import bp  # noqa: F401
+from flask import g, request
+
+from engine.errors import InvalidInput
+from engine.i18n import LANGUAGES
+from engine.services import documents
+
+from ..api.documents import pdf_response
+from . import bp, engine, login_required
+
+
+@bp.get("/cases/<int:case_id>/documents/<name>.pdf")
+@login_required
+def case_document(case_id, name):
+    """One document of the case, in the user's language or another one asked with ``?lang=`` (the client's)."""
+    return pdf_response(documents.issue(engine(), g.actor, case_id, name, _language()))
+
+
+@bp.get("/workbench/drafts/<int:draft_id>/documents/<name>.pdf")
+@login_required
+def preview_document(draft_id, name):
+    """A draft's document on the sample answers (no person's data), before it is published."""
+    return pdf_response(documents.preview(engine(), g.actor, draft_id, name, _language()))
+
+
+def _language() -> str | None:
+    language = request.args.get("lang") or None
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput("Not a language of Yordam.", fields={"lang": ["Use one of: " + ", ".join(LANGUAGES)]})
+    return language
+
+
+@bp.app_template_global()
+def case_documents(case_id) -> list[dict]:
+    """The case page's "Documents" section: each document with its title in the reader's language."""
+    return documents.list_documents(engine(), g.actor, case_id)["items"]

@@ -219,6 +219,7 @@ def draft_file(draft_id, name):
     page = render_template("draft_file.html", draft=detail, name=name, problems=problems,
                            content=content if content is not None else detail["files"].get(name, ""),
                            editor=editor, form_key=form_key,
+                           document=name[: -len(".document.html")] if name.endswith(".document.html") else None,
                            editor_texts=editor_texts() if editor == "bpmn" else {},
                            texts=drafts.form_texts_table(detail, form_key) if form_key else None)
     response = make_response(page, status)
@@ -301,6 +302,8 @@ def _shown_with(name: str) -> tuple[str, ...]:
     the page edits too."""
     if name.endswith(".form.json"):
         return name, name[: -len(".form.json")] + ".i18n.json"
+    if name.endswith(".document.html"):  # a document's page lists its translations' problems too
+        return name, name[: -len(".html")] + ".i18n.json"
     return (name,)
 
 
