@@ -43,6 +43,8 @@ class Client:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 payload = response.read()
+                if payload and "json" not in (response.headers.get("Content-Type") or ""):
+                    return response.status, payload.decode(errors="replace")  # a download (PDF, CSV): as text
                 return response.status, json.loads(payload) if payload else None
         except urllib.error.HTTPError as err:
             payload = err.read()

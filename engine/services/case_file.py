@@ -44,7 +44,7 @@ DOCUMENT_ISSUED = "document.issued"
 #: Why a plan was drawn up again, from the shared decision vocabulary (DESIGN §2) of the form before it.
 PLAN_REASONS = {"first": N_("First plan"), "returned": N_("Redrawn after it was returned"),
                 "revised": N_("Revised after a monitoring visit"), "again": N_("Drawn up again")}
-YES, NO = N_("Yes"), N_("No")
+YES, NO = N_("yes"), N_("no")  # the catalogue's words of the form editor
 
 
 def case_file(engine, actor: Actor, case_id, *, format: str = "json") -> dict:
@@ -86,14 +86,16 @@ def case_file(engine, actor: Actor, case_id, *, format: str = "json") -> dict:
             "case": {**{k: v for k, v in detail.items()
                         if k not in ("viewers", "open_tasks", "timeline", "story", "plan")},
                      "district": {"id": district.id, "name": district.name} if district else None,
+                     "category_labels": _choice_labels(engine, version, language, "client_categories",
+                                                       case.categories or []),
                      "legal_hold_reason": case.legal_hold_reason},
             "open_tasks": detail["open_tasks"],
             "forms": forms,
-            "plan_versions": _plan_versions(forms),
+            "plan_versions": _plan_versions(forms, language),
             "timeline": detail["story"],
             "events": detail["timeline"],
             "documents": _documents(events),
-            "deadlines": _deadlines(tasks, titles, calendar, now, case.held_since),
+            "deadlines": _deadlines(tasks, events, titles, calendar, now, case.held_since),
             "escalations": _escalations(tasks, events, titles, story),
             "holds": _holds(events, story),
             "consents": [consent_view(c, today, review_tasks.get(c.id)) for c in consents],
@@ -163,7 +165,8 @@ def _text(field, value, translate, language, calendar) -> str | None:
     if value is None or value == "" or value == []:
         return None
     if field.type == "checkbox" or isinstance(value, bool):
-        return gettext(language, YES if value else NO)
+        word = gettext(language, YES if value else NO)
+        return word[:1].upper() + word[1:]
     if field.options is not None:
         labels = field.option_labels or {}
         chosen = value if isinstance(value, list) else [value]
@@ -184,7 +187,22 @@ def _text(field, value, translate, language, calendar) -> str | None:
     return str(value)
 
 
-def _plan_versions(forms: list[dict]) -> list[dict]:
+def _choice_labels(engine, version, language, key: str, values) -> list[str]:
+    """The labels of ``values`` as the version's first form with a choice field ``key`` words them (the case's
+    categories come from the referral's answers); a value no form knows is shown as it is."""
+    for form_key, form in sorted(engine.forms_of(version).items()):
+        field = next((f for f in form.fields if f.key == key and f.option_labels), None)
+        if field is not None:
+            translate = engine.form_translator(version, form_key, language)
+            return [_word(translate, field.option_labels.get(v) or str(v)) for v in values]
+    return [str(v) for v in values]
+
+
+def _answer_text(entry: dict, key: str) -> str | None:
+    return next((row.get("text") for row in entry["fields"] if row["key"] == key), None)
+
+
+def _plan_versions(forms: list[dict], language: str) -> list[dict]:
     """Each completion of the plan form is a version of the plan; why it was drawn up (from the form completed
     just before it) and the decision taken on it (the next form with a ``decision``) come with it."""
     versions = []
@@ -205,11 +223,14 @@ def _plan_versions(forms: list[dict]) -> list[dict]:
             if later["form_key"] == PLAN_FORM:
                 break
             if (later["answers"] or {}).get("decision"):
-                review = {"decision": later["answers"]["decision"], "comment": later["answers"].get("comment"),
+                review = {"decision": later["answers"]["decision"],
+                          "decision_text": _answer_text(later, "decision") or later["answers"]["decision"],
+                          "comment": later["answers"].get("comment"),
                           "at": later["completed_at"], "by": later["completed_by"], "title": later["title"],
                           "task_id": later["task_id"]}
                 break
-        versions.append({"version": len(versions) + 1, "reason": reason, "task_id": entry["task_id"],
+        versions.append({"version": len(versions) + 1, "reason": reason,
+                         "reason_text": gettext(language, PLAN_REASONS[reason]), "task_id": entry["task_id"],
                          "completed_at": entry["completed_at"], "completed_by": entry["completed_by"],
                          "answers": entry["answers"], "fields": entry["fields"], "review": review})
     return versions
@@ -224,16 +245,18 @@ def _documents(events) -> list[dict]:
         if event.action != DOCUMENT_ISSUED:
             continue
         details = dict(event.details or {})
-        name = next((details[k] for k in ("name", "title", "document", "template", "kind") if details.get(k)), None)
+        name = next((details[k] for k in ("document", "name", "title") if details.get(k)), None)
         out.append({"at": iso(event.at), "by": user_ref(event.actor), "name": name,
-                    "language": details.get("language"), "details": details})
+                    "language": details.get("language"), "version": details.get("version")})
     return out
 
 
-def _deadlines(tasks, titles, calendar, now, held_since) -> list[dict]:
-    """Every deadline a case task had: met, missed (with working days late), still open, or overdue."""
+def _deadlines(tasks, events, titles, calendar, now, held_since) -> list[dict]:
+    """Every deadline a case task had, in the order the tasks opened: met, missed (with working days late),
+    still open, or overdue."""
+    opened = {e.task_id: i for i, e in enumerate(events) if e.action == "task.opened"}
     out = []
-    for task in tasks:
+    for task in sorted(tasks, key=lambda t: (t.created_at, opened.get(t.id, len(opened)), t.id)):
         if task.kind != "process" or task.due_at is None:
             continue
         late = None
