@@ -46,6 +46,7 @@ from engine.db.models import (ApiToken, AuditEvent, BreakGlass, Case, Consent, D
                               OrgUnit, Task, User)
 from engine.services import breakglass, calendars, consents, demo, drafts
 from engine.services.demo import actor as demo_actor
+from engine.services.reports import REPORTING
 from tests.api_client import Client, LiveServer
 from tests.conftest import make_engine
 from tests.web_client import WebClient
@@ -446,6 +447,11 @@ OPS = [
     Op("POST", "/api/v1/cases/<int:case_id>/resume", "case", case_rule(may_hold), body=lambda w, x: {}),
     # A person's request for everything held on them: a read of the case like any other, and logged as one.
     Op("GET", "/api/v1/cases/<int:case_id>/export", "case", case_rule(may_read_case), reads_case=True),
+    # The case file (a court, another district, an archive): a read of the case, logged as one; a PDF's text is
+    # compressed, so its answer is not searched for the name.
+    Op("GET", "/api/v1/cases/<int:case_id>/file", "case", case_rule(may_read_case), reads_case=True),
+    Op("GET", "/api/v1/cases/<int:case_id>/file.pdf", "case", case_rule(may_read_case), reads_case=True,
+       names_subject=False),
     Op("POST", "/api/v1/cases/<int:case_id>/rectify", "case", case_rule(may_rectify),
        body=lambda w, x: {"person_id": 1, "full_name": "Matrix Test Name", "reason": REASON}),
     Op("POST", "/api/v1/cases/<int:case_id>/legal-hold", "case", case_rule(may_manage_case),
@@ -556,6 +562,9 @@ OPS = [
        body=lambda w, x: {"person_id": "1", "full_name": "Matrix Test Name", "reason": REASON}),
     Op("GET", "/cases/<int:case_id>/export", "case", case_rule(may_read_case), reads_case=True,
        queries=("", "?format=json")),
+    Op("GET", "/cases/<int:case_id>/file.json", "case", case_rule(may_read_case), reads_case=True),
+    Op("GET", "/cases/<int:case_id>/file.pdf", "case", case_rule(may_read_case), reads_case=True,
+       names_subject=False),
     Op("POST", "/cases/<int:case_id>/consents", "case",
        case_rule(lambda u, c: may_write_consent(u, c) and c.status == "open"), body=lambda w, x: CONSENT),
     Op("POST", "/cases/<int:case_id>/consents/<int:consent_id>/revoke", "consent", case_rule(may_write_consent),
@@ -564,6 +573,12 @@ OPS = [
     Op("POST", "/dashboard/reassign", "task", task_rule(may_manage_task),
        body=lambda w, x: {"task_id": x.task.id, "to_user": _candidate(w, x.task).id, "reason": REASON}),
     Op("POST", "/dashboard/reassign-all", "handover", handover_rule, body=_handover_form),
+    Op("GET", "/reports", may=roles(*REPORTING)),  # figures only, in the reader's scope (reports.py)
+    Op("GET", "/reports/monthly.csv", may=roles(*REPORTING)),
+    Op("GET", "/reports/monthly.xlsx", may=roles(*REPORTING)),
+    Op("GET", "/reports/monthly.pdf", may=roles(*REPORTING)),
+    Op("GET", "/api/v1/reports/monthly", may=roles(*REPORTING), queries=("", "?level=worker")),
+    Op("GET", "/api/v1/reports/choices", may=roles(*REPORTING)),
     Op("GET", "/notifications"),
     Op("POST", "/notifications/read"),  # one's own only, by construction
     Op("GET", "/break-glass", may=roles("admin")),

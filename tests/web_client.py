@@ -44,7 +44,8 @@ class WebClient:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
             with self.opener.open(request, timeout=30) as response:
-                return Page(response.status, response.url, response.read().decode())
+                # a download (PDF, XLSX) is not text: kept readable as far as it goes, never an error
+                return Page(response.status, response.url, response.read().decode(errors="replace"))
         except urllib.error.HTTPError as err:
             text = err.read().decode()
             err.close()

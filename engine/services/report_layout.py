@@ -154,8 +154,9 @@ def to_xlsx(table: dict, *, title: str, subtitle: str, summary_sheet: str) -> by
 
 
 def _write_sheet(sheet, title, subtitle, columns, rows, bold, *, total_row) -> None:
+    from openpyxl.styles import Font
     sheet.append([title])
-    sheet["A1"].font = bold.copy(size=13)
+    sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([subtitle])
     sheet.append(columns)
     for cell in sheet[3]:

@@ -47,7 +47,9 @@ def report_page():
     return _page(offer=offer, asked=asked, report=report, table=table, errors={}, words=report_files.describe(report))
 
 
-@bp.get("/reports/monthly.<any(csv, xlsx, pdf):fmt>")
+@bp.get("/reports/monthly.csv", defaults={"fmt": "csv"})
+@bp.get("/reports/monthly.xlsx", defaults={"fmt": "xlsx"})
+@bp.get("/reports/monthly.pdf", defaults={"fmt": "pdf"})
 @login_required
 def report_file(fmt):
     offer = report_service.choices(engine(), g.actor)
