@@ -22,6 +22,7 @@ import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
+import lxml.html
 import pytest
 from sqlalchemy import select
 
@@ -33,6 +34,7 @@ from engine.services.deadlines import forget_calendars
 from engine.services.scheduler import tick
 from tests.helpers import actor, complete_step, open_case
 from tests.sample_answers import assessment, referral
+from tests.web_client import WebClient
 
 UTC = timezone.utc
 JANUARY = {"date_from": date(2026, 1, 1), "date_until": date(2026, 1, 31)}
@@ -238,6 +240,11 @@ def _strings(value):
         yield value
 
 
+def _main(page) -> str:
+    """The page's own part (the header names the signed-in user, as on every page)."""
+    return lxml.html.tostring(page.css("main")[0], encoding="unicode")
+
+
 def _no_personal_data(world, text: str):
     with world.db.read() as session:
         names = list(session.scalars(select(User.full_name))) + list(session.scalars(select(User.username)))
@@ -281,3 +288,66 @@ def test_bad_requests_and_roles(world):
             statistics.process_statistics(world, actor(world, username))
     default = statistics.process_statistics(world, actor(world, "admin1"))
     assert default["until"] == "2026-01-14" and default["from"] == (date(2026, 1, 14) - timedelta(days=89)).isoformat()
+
+
+# --- over HTTP --------------------------------------------------------------------------------------------------
+
+def test_api_answers_the_same_figures_and_refuses_bad_parameters(world, anon):
+    methodologist = anon.login("methodologist1")
+    status, body = methodologist.get("/statistics?from=2026-01-01&until=2026-01-31&lang=en")
+    assert status == 200, body
+    assert body["tasks"] == _stats(world)["tasks"]
+    _no_personal_data(world, json.dumps(body, ensure_ascii=False))
+    zangiota = actor(world, "supervisor2").district_id
+    status, body = methodologist.get(f"/statistics?from=2026-01-01&until=2026-01-31&unit_id={zangiota}")
+    assert status == 200 and body["unit"]["name"] == "Zangiota tumani"
+    for query, field in [("from=2026-13-01", "from"), ("until=yesterday", "until"), ("unit_id=abc", "unit_id"),
+                         ("unit_id=-3", "unit_id"), ("unit_id=0", "unit_id"), ("unit_id=99999999999", "unit_id"),
+                         ("version=x", "version"), ("version=999999", "version"), ("time_zone=Nowhere/Land", "time_zone"),
+                         ("time_zone=../../etc/passwd", "time_zone"), ("from=2026-02-01&until=2026-01-01", "until"),
+                         ("from=0001-01-01", "from"), ("from=1990-01-01&until=2026-01-01", "from")]:
+        status, body = methodologist.get("/statistics?" + query)
+        assert status == 422 and field in body["fields"], (query, status, body)
+    supervisor = anon.login("supervisor1")
+    status, body = supervisor.get(f"/statistics?unit_id={zangiota}")
+    assert status == 422 and "unit_id" in body["fields"]
+    status, body = supervisor.get("/statistics?from=2026-01-01&until=2026-01-31")
+    assert status == 200 and [u["name"] for u in body["units"]] == ["Chirchiq shahri"]
+    for username in ("worker1", "specialist1"):
+        assert anon.login(username).get("/statistics")[0] == 403
+    assert anon.get("/statistics")[0] == 401
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_page_in_two_languages(world, server, language):
+    client = WebClient(server.url)
+    client.login("methodologist1", language=language)
+    page = client.get("/statistics?from=2026-01-01&until=2026-01-31")
+    assert page.status == 200, page.text[:500]
+    assert page.css("html")[0].get("lang") == language
+    assert page.css("#privacy") and "5" in page.texts("#privacy")[0]
+    titles = {"en": "Register referral", "ru": "Регистрация обращения"}
+    rows = {r.cssselect("th")[0].text_content().strip(): [td.text_content().strip() for td in r.cssselect("td")]
+            for r in page.css("#tasks + p + table tbody tr")}
+    assert rows[titles[language]][1:] == ["12", "1", "4", "5", "42 %"]  # the title in the reader's language
+    (suppressed,) = [v for k, v in rows.items() if k != titles[language]]
+    assert suppressed[1:] == ["<5", "—", "—", "<5", "—"]
+    assert page.css("figure.chart svg rect.bar")  # bars drawn without JavaScript
+    assert not page.css("script")
+    _no_personal_data(world, _main(page))
+    assert "/cases/" not in _main(page)
+    # a bad filter: the form again, with what is wrong, and nothing else
+    page = client.get("/statistics?from=2026-02-01&until=2026-01-01")
+    assert page.status == 422 and page.css("#until-error") and not page.css("#tasks")
+
+
+def test_the_page_for_supervisors_only_of_their_district_and_not_for_workers(world, server):
+    client = WebClient(server.url)
+    client.login("supervisor1", language="en")
+    page = client.get("/statistics?from=2026-01-01&until=2026-01-31")
+    assert page.status == 200
+    assert [o.text_content() for o in page.css("#unit_id option")] == ["Chirchiq shahri"]
+    _no_personal_data(world, _main(page))
+    worker = WebClient(server.url)
+    worker.login("worker1", language="en")
+    assert worker.get("/statistics").status == 403

@@ -98,11 +98,7 @@ def process_statistics(engine, actor: Actor, *, date_from=None, date_until=None,
         waiting = _waiting(session, scope, days, now)
         on_hold = _on_hold(session, scope)
         escalations = _escalations(session, scope, start, end)
-        units = scope.offer(session)
-        versions = [{"id": v.id, "process_id": v.process_id, "version": v.version,
-                     "published_at": v.published_at.isoformat()}
-                    for v in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.process_id,
-                                                                                DefinitionVersion.version.desc()))]
+        units, versions = scope.offer(session), _versions(session)
 
     def stage_key(stage):
         return (order.index(stage) if stage in order else len(order), stage == UNKNOWN, stage)
@@ -130,6 +126,19 @@ def process_statistics(engine, actor: Actor, *, date_from=None, date_until=None,
             "waiting": {"stages": waiting["stages"], "tasks": waiting["tasks"], "on_hold": on_hold},
             "escalations": escalations, "any_suppressed": any(r["suppressed_fields"] for r in rows),
             "units": units, "versions": versions}
+
+
+def choices(engine, actor: Actor) -> dict:
+    """What the actor may narrow the figures to (regions and districts, process versions), for a filter form."""
+    actor.require(*NATIONAL, *DISTRICT, action="see process statistics")
+    with engine.db.read() as session:
+        return {"units": _Scope(session, actor, None, None).offer(session), "versions": _versions(session)}
+
+
+def _versions(session) -> list[dict]:
+    return [{"id": v.id, "process_id": v.process_id, "version": v.version, "published_at": v.published_at.isoformat()}
+            for v in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.process_id,
+                                                                        DefinitionVersion.version.desc()))]
 
 
 # --- the request --------------------------------------------------------------------------------------------
@@ -462,12 +471,11 @@ def _waiting(session, scope, days, now) -> dict:
         return {"open_tasks": n, "median_age_days": _percentile(histogram, .5),
                 "oldest_age_days": max(histogram) if histogram else None, "overdue": int(late or 0)}
 
-    tasks, stages, truth = [], [], {}
+    tasks, stages = [], []
     by_stage = defaultdict(list)
     for (stage, bpmn), (form_key, title, n, cases, late, late_cases) in counts.items():
         row = {"stage": _stage(stage), "task": bpmn, "form_key": form_key, "title": title,
                **_row(cases, figures(n, histograms[(stage, bpmn)], late), {"overdue": late_cases})}
-        truth[id(row)] = n
         tasks.append(row)
         by_stage[stage].append((row, n, int(late or 0)))
     for stage, children in by_stage.items():
