@@ -53,6 +53,11 @@ def month_name(year: int, month: int) -> str:
     return format_date(date(year, month, 1), "LLLL y", locale=i18n.babel_locale(current_language())).capitalize()
 
 
+def month_only(month: int) -> str:
+    """"January" in the user's language, for a list of months."""
+    return format_date(date(2000, month, 1), "LLLL", locale=i18n.babel_locale(current_language())).capitalize()
+
+
 def describe(report: dict) -> dict:
     """The words above the figures: the title, the place, the period."""
     level = _(report_layout.LEVEL_NAMES[report["level"]])

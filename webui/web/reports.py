@@ -30,7 +30,7 @@ def report_request(defaults: dict) -> dict:
 
 
 def _page(**values):
-    return render_template("reports.html", month_name=report_files.month_name,
+    return render_template("reports.html", month_name=report_files.month_only,
                            level_name=lambda level: _(LEVEL_NAMES[level]), **values)
 
 
