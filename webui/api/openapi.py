@@ -37,6 +37,14 @@ QUERY = {
     ("/drafts/{draft_id}/replay", "get"): {"months": {"type": "integer", "minimum": 1, "maximum": 36}},
     ("/calendars/{code}/days", "get"): {"from": {"type": "string", "format": "date"},
                                         "to": {"type": "string", "format": "date"}, "org_unit": _NUMBER},
+    ("/reports/monthly", "get"): {"year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                                  "month": {"type": "integer", "minimum": 1, "maximum": 12},
+                                  "level": {"type": "string", "enum": ["worker", "mahalla", "district", "region"]},
+                                  "unit_id": _ID, "time_zone": {"type": "string"},
+                                  "format": {"type": "string", "enum": ["json", "csv", "xlsx", "pdf"]}},
+    ("/statistics", "get"): {"from": {"type": "string", "format": "date"},
+                             "until": {"type": "string", "format": "date"}, "unit_id": _ID, "version": _ID,
+                             "time_zone": {"type": "string"}},
 }
 #: Operations whose success is not 200.
 SUCCESS = {("/cases", "post"): "201", ("/cases/{case_id}/consents", "post"): "201",
@@ -102,6 +110,10 @@ ROUTES = [
      None, True),
     ("/cases/{case_id}/export", "get", "Everything held on the case's person, for their request (logged)", None,
      None, True),
+    ("/cases/{case_id}/file", "get", "The case file (format_version inside): every answer of every form, each version "
+     "of the service plan, the story, documents issued, deadlines, escalations, holds, consents (logged)", None, None,
+     True),
+    ("/cases/{case_id}/file.pdf", "get", "The case file as a PDF in the user's language (logged)", None, None, True),
     ("/cases/{case_id}/rectify", "post", "Correct a person's details at their request (reason kept with the history)",
      inputs.RectifyIn, None, True),
     ("/cases/{case_id}/legal-hold", "post", "Put a case under legal hold (reason) or lift it (no reason)", None,
@@ -140,6 +152,14 @@ ROUTES = [
     ("/break-glass", "post", "Open time-limited access to one case with a reason (administrators)",
      inputs.BreakGlassIn, None, True),
     ("/break-glass/{grant_id}/close", "post", "End one's own break-glass access early", None, None, True),
+    ("/reports/monthly", "get", "The monthly report (year, month, level: worker/mahalla/district/region, unit_id, "
+     "time_zone; by default the last month of one's own office): cases opened, closed by reason, open by stage and "
+     "risk, people and households served by category, services by type, referrals by destination, deadlines met "
+     "and missed, working days per stage, escalations; format=csv, xlsx or pdf for the files in the user's language",
+     None, None, True),
+    ("/reports/choices", "get", "What one may ask the monthly report for: levels, units, defaults", None, None, True),
+    ("/statistics", "get", "Process statistics without personal data: time per stage and task in working days, "
+     "late shares, open tasks, cases on hold, escalations; cells under 5 cases suppressed", None, None, True),
 ]
 
 
