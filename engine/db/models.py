@@ -223,6 +223,9 @@ class Case(Base):
         Index("ix_cases_district_status", "district_id", "status"),
         Index("ix_cases_owner_status", "owner_id", "status"),
         Index("ix_cases_next_timer", "next_timer_at"),
+        # Monthly reports: cases opened, closed, open at the month's end (closed_at IS NULL or after it).
+        Index("ix_cases_opened_at", "opened_at"),
+        Index("ix_cases_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -282,6 +285,7 @@ class Task(Base):
         # A district's overdue view, first page without sorting the district's overdue tasks (bench/tasklists.py).
         Index("ix_tasks_district_state_due", "district_id", "state", "due_at"),
         Index("ix_tasks_kind_created", "kind", "created_at"),  # the workbench's replay of recent months
+        Index("ix_tasks_completed_at", "completed_at"),  # monthly reports: tasks completed in the month
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
