@@ -341,7 +341,8 @@ def test_form_with_an_unknown_component_type():
 
 def test_file_of_unknown_type():
     files = {**SHIPPED, "notes.txt": "Remember to rename the monitoring stage."}
-    assert the_problem(files) == Problem("notes.txt", "unknown file type (expected .bpmn, .dmn, .form.json or .i18n.json)",
+    assert the_problem(files) == Problem("notes.txt", "unknown file type (expected .bpmn, .dmn, .form.json, .document.html or "
+                                                      ".i18n.json)",
                                          "file")
 
 

@@ -191,7 +191,7 @@ def test_headers_and_cookie_flags_on_every_route(engine, server):
     values = {"case_id": case_id, "task_id": task_id, "grant_id": 1, "notification_id": 1, "code": "UZ",
               "override_id": 1, "session_id": "0" * 16, "consent_id": 1, "filename": "yordam.css",
               "draft_id": 1, "name": "case_management.bpmn", "migration_id": 1,
-              "form_key": "needs_assessment"}
+              "form_key": "needs_assessment", "document": "service_plan"}
     client = WebClient(server.url)
     client.login("supervisor1", language="en")
     urls = _every_url(server.app, values)

@@ -231,11 +231,11 @@ def _load(files):
                                                                    stem + ".bpmn" not in trees):
             continue  # its form or process is broken and already reported
         text_problems += _check_texts(name, files[name], forms, trees)
-    text_problems += _check_documents(files, forms)
-    problems += [p for p in text_problems if p.rule != "orphan"]
+    document_problems, document_consequences = _check_documents(files, forms)
+    problems += [p for p in text_problems if p.rule != "orphan"] + document_problems
     # A translation file whose form or process is missing is a consequence, not a cause: said only when the
-    # set has nothing more important to fix (see compile_definition).
-    return problems, trees, forms, [p for p in text_problems if p.rule == "orphan"]
+    # set has nothing more important to fix (see compile_definition). So is a document quoting a missing form.
+    return problems, trees, forms, [p for p in text_problems if p.rule == "orphan"] + document_consequences
 
 
 def _check_texts(name, text, forms, trees) -> list[Problem]:
@@ -262,21 +262,24 @@ def _check_texts(name, text, forms, trees) -> list[Problem]:
                                          "%(stem)s.bpmn)"), stem=stem)]
 
 
-def _check_documents(files, forms) -> list[Problem]:
+def _check_documents(files, forms) -> tuple[list[Problem], list[Problem]]:
     """Document templates compile in the sandbox and use only what documents have; their translations translate
-    only their texts (``engine/process/documents.py``)."""
-    problems, templates = [], {}
+    only their texts (``engine/process/documents.py``). Returns the problems, and apart those that follow from
+    another one (a template quoting a form the set lacks, translations of a missing template)."""
+    problems, later, templates = [], [], {}
     for name in sorted(n for n in files if n.endswith(document_templates.TEMPLATE_SUFFIX)):
         stem = document_templates.document_name(name)
         template, findings = document_templates.parse_template(stem, files[name])
         if template is not None:
             findings = document_templates.check_fields(files[name], forms)
-        problems += [Problem.of(name, f.template, "document", line=f.line, hint=f.hint, **f.params) for f in findings]
+        for f in findings:
+            (later if f.template == document_templates.NO_SUCH_FORM else problems).append(
+                Problem.of(name, f.template, "document", line=f.line, hint=f.hint, **f.params))
         templates[stem] = template
     for name in sorted(n for n in files if n.endswith(document_templates.TEXTS_SUFFIX)):
         stem = name[: -len(document_templates.TEXTS_SUFFIX)]
         if stem not in templates:
-            problems.append(Problem.of(name, N_("translations for the document '%(stem)s', which the set does not "
+            later.append(Problem.of(name, N_("translations for the document '%(stem)s', which the set does not "
                                                 "have"), "orphan", hint=N_("name it after a document template "
                                                                            "(%(stem)s.document.html)"), stem=stem))
             continue
@@ -286,7 +289,7 @@ def _check_documents(files, forms) -> list[Problem]:
             problems.append(Problem.of(name, err.template, "translation", hint=N_("translate the texts the template "
                                                                                   "gives to t(), per language"),
                                        hint_params={}, **err.params))
-    return problems
+    return problems, later
 
 
 def translatable_process_texts(root) -> set[str]:

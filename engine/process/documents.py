@@ -133,7 +133,9 @@ def parse_template(name: str, source: str) -> tuple[Template | None, list[Findin
         if isinstance(node.node, nodes.Name) and node.node.name == "t":
             first = node.args[0] if node.args else None
             if not isinstance(first, nodes.Const) or not isinstance(first.value, str) or not first.value.strip():
-                findings.append(Finding(N_("t() takes a text in quotes, e.g. t(\"Goals\")"), {}, node.lineno))
+                findings.append(Finding(N_("t() takes a text in quotes, e.g. t(\"Goals\")"), {}, node.lineno,
+                                        N_("write the English text in quotes; its translations go in the "
+                                           ".document.i18n.json file beside the template")))
             elif first.value not in texts:
                 texts.append(first.value)
     for finding in findings:  # fill the hints' lists (kept as params: the problem is told again in any language)
@@ -142,6 +144,9 @@ def parse_template(name: str, source: str) -> tuple[Template | None, list[Findin
         elif finding.hint == N_("'%(name)s' has: %(known)s"):
             finding.params["known"] = ", ".join(VARIABLES[finding.params["name"]])
     return (None if findings else Template(name, source, tuple(texts))), findings
+
+
+NO_SUCH_FORM = N_("'%(name)s.%(form)s': the set has no form '%(form)s'")
 
 
 def check_fields(source: str, forms: dict) -> list[Finding]:
@@ -154,7 +159,7 @@ def check_fields(source: str, forms: dict) -> list[Finding]:
     for node in tree.find_all(nodes.Getattr):
         inner = node.node
         if isinstance(inner, nodes.Name) and inner.name in ("answers", "raw") and node.attr not in forms:
-            findings.append(Finding(N_("'%(name)s.%(form)s': the set has no form '%(form)s'"),
+            findings.append(Finding(NO_SUCH_FORM,
                                     {"name": inner.name, "form": node.attr}, node.lineno,
                                     N_("forms of the set: %(known)s"), ))
             findings[-1].params["known"] = ", ".join(sorted(forms))

@@ -14,9 +14,9 @@ def list_documents(case_id):
     return documents.list_documents(engine(), g.actor, case_id)
 
 
-@bp.get("/cases/<int:case_id>/documents/<name>")
-def issue_document(case_id, name):
-    issued = documents.issue(engine(), g.actor, case_id, name)
+@bp.get("/cases/<int:case_id>/documents/<document>")
+def issue_document(case_id, document):
+    issued = documents.issue(engine(), g.actor, case_id, document)
     return pdf_response(issued)
 
 

@@ -12,18 +12,18 @@ from ..api.documents import pdf_response
 from . import bp, engine, login_required
 
 
-@bp.get("/cases/<int:case_id>/documents/<name>.pdf")
+@bp.get("/cases/<int:case_id>/documents/<document>.pdf")
 @login_required
-def case_document(case_id, name):
+def case_document(case_id, document):
     """One document of the case, in the user's language or another one asked with ``?lang=`` (the client's)."""
-    return pdf_response(documents.issue(engine(), g.actor, case_id, name, _language()))
+    return pdf_response(documents.issue(engine(), g.actor, case_id, document, _language()))
 
 
-@bp.get("/workbench/drafts/<int:draft_id>/documents/<name>.pdf")
+@bp.get("/workbench/drafts/<int:draft_id>/documents/<document>.pdf")
 @login_required
-def preview_document(draft_id, name):
+def preview_document(draft_id, document):
     """A draft's document on the sample answers (no person's data), before it is published."""
-    return pdf_response(documents.preview(engine(), g.actor, draft_id, name, _language()))
+    return pdf_response(documents.preview(engine(), g.actor, draft_id, document, _language()))
 
 
 def _language() -> str | None:
