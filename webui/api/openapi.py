@@ -15,7 +15,8 @@ _BOOL = {"type": "boolean"}
 PATH_PARAMETERS = {"case_id": _ID, "task_id": {"type": "string"}, "notification_id": _ID,
                    "code": {"type": "string", "enum": ["UZ", "KZ", "KG"]}, "override_id": _ID,
                    "consent_id": _ID, "grant_id": _ID, "draft_id": _ID, "migration_id": _ID,
-                   "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"}}
+                   "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
+                   "document": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,59}$"}}
 
 
 def _page(limit: int) -> dict:
@@ -114,6 +115,11 @@ ROUTES = [
      "of the service plan, the story, documents issued, deadlines, escalations, holds, consents (logged)", None, None,
      True),
     ("/cases/{case_id}/file.pdf", "get", "The case file as a PDF in the user's language (logged)", None, None, True),
+    ("/cases/{case_id}/documents", "get", "The documents that can be issued for a case (service plan, assessment "
+     "act, referral letter, closure summary ...), titled in the user's language", None, None, True),
+    ("/cases/{case_id}/documents/{document}", "get", "One document of the case as a PDF attachment in the user's "
+     "language (or ?lang=), from the latest published templates (logged as a read and as document.issued)", None,
+     None, True),
     ("/cases/{case_id}/rectify", "post", "Correct a person's details at their request (reason kept with the history)",
      inputs.RectifyIn, None, True),
     ("/cases/{case_id}/legal-hold", "post", "Put a case under legal hold (reason) or lift it (no reason)", None,
