@@ -243,3 +243,22 @@ def test_the_web_json_and_the_api(sqlite_engine, sqlite_server, clock):
     assert _count(engine, case_id, "case.file_exported") == exports
     # 3 exports above: web JSON, API JSON, API PDF
     assert exports == 3
+
+
+def test_a_household_case_file(sqlite_engine, sqlite_server):
+    """A household's file names every member with their relation; a case without forms still prints."""
+    engine = sqlite_engine
+    worker = actor(engine, "worker1")
+    case_id = cases.open_case(engine, worker, {
+        "subject": {"kind": "household", "name": "Qodirovlar oilasi", "members": [
+            {"full_name": "Jasur Qodirov", "relation": "head", "birth_date": "1980-02-01", "sex": "male"},
+            {"full_name": "Malika Qodirova", "relation": "child", "birth_date": "2015-06-30", "sex": "female"}]},
+        "mahalla_id": min(worker.mahalla_ids), "channel": "school", "summary": "The children miss school."})["id"]
+    file = case_file.case_file(engine, worker, case_id)
+    assert [m["full_name"] for m in file["case"]["subject"]["members"]] == ["Jasur Qodirov", "Malika Qodirova"]
+    client = WebClient(sqlite_server.url)
+    client.login("worker1", language="en")
+    status, _, pdf = _download(client, f"/cases/{case_id}/file.pdf")
+    assert status == 200
+    assert_readable_pdf(pdf, "Qodirovlar oilasi", "Jasur Qodirov — Head of household", "Malika Qodirova — Child",
+                        "No plan yet.", "Forms and answers")
