@@ -47,11 +47,12 @@ def report_page():
     return _page(offer=offer, asked=asked, report=report, table=table, errors={}, words=report_files.describe(report))
 
 
-@bp.get("/reports/monthly.csv", defaults={"fmt": "csv"})
-@bp.get("/reports/monthly.xlsx", defaults={"fmt": "xlsx"})
-@bp.get("/reports/monthly.pdf", defaults={"fmt": "pdf"})
+@bp.get("/reports/monthly.csv")
+@bp.get("/reports/monthly.xlsx")
+@bp.get("/reports/monthly.pdf")
 @login_required
-def report_file(fmt):
+def report_file():
+    fmt = request.path.rsplit(".", 1)[1]
     offer = report_service.choices(engine(), g.actor)
     report, table = report_files.monthly(report_request(offer["default"]))
     return Response(report_files.render(report, table, fmt), mimetype=report_files.FORMATS[fmt],
