@@ -275,3 +275,14 @@ def test_the_shipped_templates_are_complete_in_every_language():
             for text, translation in texts[language].items():
                 assert ("%(" in text) == ("%(" in translation), (name, language, text)
         assert not any(bad in t for t in texts["uz"].values() for bad in ("o'", "g'", "o‘", "g‘"))
+
+
+def test_a_changed_template_is_a_change_in_what_changed():
+    """The workbench's "What changed" lists an edited template as changed (a template is text: no edit of it is
+    "layout or formatting only")."""
+    from engine.process.compare import compare, grouped
+    files = read_definition_files("workflows", "forms")
+    edited = {**files, "service_plan.document.html": files["service_plan.document.html"].replace("Goals", "Aims")}
+    result = compare(files, edited)
+    assert result["files"]["formatting_only"] == []
+    assert grouped(result) == [("files", [{"file": "service_plan.document.html", "change": "changed"}])]

@@ -30,6 +30,7 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 FORM_SUFFIX = ".form.json"
 TEXTS_SUFFIX = ".i18n.json"
+DOCUMENT_SUFFIX = ".document.html"
 
 #: Spiff properties that make a deadline (shown together on the workbench).
 DEADLINE_FIELDS = ("deadline", "deadlineSource", "reminder", "escalation")
@@ -76,7 +77,8 @@ def compare(old_files: dict[str, str], new_files: dict[str, str]) -> dict:
     translations = _compare_translations(old["texts"], new["texts"])
     touched = ({e["file"] for e in elements} | {d["file"] for d in decisions} | {f["file"] for f in forms}
                | {t["file"] for t in translations} | broken)
-    files["formatting_only"] = [n for n in files["changed"] if n not in touched]
+    # A document template is text, compared as a whole: any change of it is a change, never "formatting only".
+    files["formatting_only"] = [n for n in files["changed"] if n not in touched and not n.endswith(DOCUMENT_SUFFIX)]
     return {"same": not (files["added"] or files["removed"] or files["changed"]),
             "files": files, "unreadable": unreadable, "elements": elements, "decisions": decisions,
             "forms": forms, "translations": translations}
@@ -107,6 +109,7 @@ def grouped(result: dict) -> list[tuple[str, list[dict]]]:
     files = result["files"]
     file_items = ([{"file": n, "change": "added"} for n in files["added"]]
                   + [{"file": n, "change": "removed"} for n in files["removed"]]
+                  + [{"file": n, "change": "changed"} for n in files["changed"] if n.endswith(DOCUMENT_SUFFIX)]
                   + [{"file": n, "change": "formatting_only"} for n in files["formatting_only"]]
                   + [{"file": u["file"], "change": "unreadable", "side": u["side"], "error": u["error"]}
                      for u in result["unreadable"]])
