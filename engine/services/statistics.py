@@ -55,7 +55,7 @@ import math
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import Date, and_, cast, func, select, true
 from sqlalchemy import case as when
@@ -151,13 +151,15 @@ def _day(value) -> bool:
     return isinstance(value, date) and not isinstance(value, datetime) and MIN_YEAR <= value.year <= MAX_YEAR
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset:
+    return frozenset(available_timezones())
+
+
 def _check(date_from, date_until, unit_id, version, time_zone, now):
     problems = {}
-    zone = None
-    try:
-        zone = ZoneInfo(time_zone) if isinstance(time_zone, str) and time_zone and len(time_zone) < 64 else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
+    # only a name of the zone database: ZoneInfo() itself would open "Asia" (a directory) or "zone.tab"
+    zone = ZoneInfo(time_zone) if isinstance(time_zone, str) and time_zone in _zone_names() else None
     if zone is None:
         problems["time_zone"] = [N_("Give a time zone such as Asia/Tashkent.")]
     for name, value in (("from", date_from), ("until", date_until)):
