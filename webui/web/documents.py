@@ -2,7 +2,8 @@
 workbench."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from engine.errors import InvalidInput
 from engine.i18n import LANGUAGES
@@ -23,7 +24,11 @@ def case_document(case_id, document):
 @login_required
 def preview_document(draft_id, document):
     """A draft's document on the sample answers (no person's data), before it is published."""
-    return pdf_response(documents.preview(engine(), g.actor, draft_id, document, _language()))
+    try:
+        return pdf_response(documents.preview(engine(), g.actor, draft_id, document, _language()))
+    except InvalidInput:  # the template or its translations have problems: the file's page lists them
+        flash(_("The document has problems: fix them, save, then preview it again."), "error")
+        return redirect(url_for("web.draft_file", draft_id=draft_id, name=f"{document}.document.html"))
 
 
 def _language() -> str | None:
