@@ -33,10 +33,10 @@ the overdue task it is about).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, func, literal, or_, select, true
+from sqlalchemy import String, and_, func, literal, or_, select, text, true, tuple_, union_all
 from sqlalchemy import case as when
 from sqlalchemy.orm import aliased
 
@@ -53,6 +53,9 @@ REPORTING = ("social_worker", *DISTRICT, *NATIONAL)
 DEFAULT_TIME_ZONE = "Asia/Tashkent"
 MIN_YEAR, MAX_YEAR = 2000, 2100
 UNKNOWN = "unknown"  # a case without a risk level or a stage, a task without a stage
+#: How far a ``task.completed`` audit row's instant may be from the task's ``completed_at`` (both are read in the
+#: completion's own transaction, microseconds apart): a bound for the index, never a filter in practice.
+AUDIT_SLACK = timedelta(days=1)
 
 
 def monthly(engine, actor: Actor, *, year, month, level, unit_id=None, time_zone=DEFAULT_TIME_ZONE) -> dict:
@@ -61,6 +64,10 @@ def monthly(engine, actor: Actor, *, year, month, level, unit_id=None, time_zone
     zone = _check(year, month, level, unit_id, time_zone)
     start, end = month_bounds(year, month, zone)
     with engine.db.read() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Compiling these aggregates to machine code costs more than it saves (0.1-0.6 s a statement at a
+            # national month, bench/reports.py): the planner's JIT is off for this transaction only.
+            session.execute(text("SET LOCAL jit = off"))
         scope = _Scope(session, actor, unit_id)
         groups = defaultdict(_empty)
         totals = _empty()
@@ -297,32 +304,38 @@ def _completed_rows(scope, start, end):
 
 
 def _services(session, scope, level, start, end, groups, totals):
+    """Services by type and referrals by destination in one statement: the month's completions joined to their
+    audit rows once (a common table), then the rows' lists unnested three ways."""
     key = _task_key(level)
-    # not by instant: the audit row and the task's completion read the clock separately
-    audit = and_(AuditEvent.case_id == Task.case_id, AuditEvent.task_id == Task.id,
-                 AuditEvent.action == "task.completed")
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        delivered = func.json_each(AuditEvent.details, "$.delivered").table_valued("value")
-        service_type = func.json_extract(delivered.c.value, "$.service_type")
-    else:
-        delivered = func.json_array_elements(AuditEvent.details["delivered"]).table_valued("value").lateral()
-        service_type = delivered.c.value.op("->>")(literal("service_type", String))
-    query = (select(key, service_type, func.count()).select_from(Task).join(AuditEvent, audit)
-             .join(delivered, true()).where(_completed_rows(scope, start, end)).group_by(key, service_type))
-    for group, kind, n in session.execute(query):
+    # Not by instant: the audit row and the task's completion read the clock separately, in one transaction.
+    # The month with a day either side only lets the (case_id, at) index skip the case's other months.
+    audit = and_(AuditEvent.case_id == Task.case_id, _in(AuditEvent.at, start - AUDIT_SLACK, end + AUDIT_SLACK),
+                 AuditEvent.task_id == Task.id, AuditEvent.action == "task.completed")
+    done = (select(key.label("grp"), AuditEvent.details.label("details")).select_from(Task).join(AuditEvent, audit)
+            .where(_completed_rows(scope, start, end)).cte("done"))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def items(field, objects):
+        """The items of the audit row's list ``field`` (JSON objects, or strings as text)."""
+        if sqlite:
+            return func.json_each(done.c.details, f"$.{field}").table_valued("value")
+        unnest = func.json_array_elements if objects else func.json_array_elements_text
+        return unnest(done.c.details[field]).table_valued("value").lateral()
+
+    parts = []
+    for figure, field, inner in (("services_by_type", "delivered", "service_type"),
+                                 ("referrals_by_destination", "referrals", None),
+                                 ("referrals_by_destination", "referred_to", None)):
+        element = items(field, inner is not None)
+        value = element.c.value
+        if inner:
+            value = (func.json_extract(value, f"$.{inner}") if sqlite
+                     else value.op("->>")(literal(inner, String)))
+        parts.append(select(literal(figure, String).label("figure"), done.c.grp, value.label("value"), func.count())
+                     .select_from(done).join(element, true()).group_by(done.c.grp, value))
+    for figure, group, value, n in session.execute(union_all(*parts)):
         for figures in (groups[group], totals):
-            figures["services_by_type"][kind or UNKNOWN] += n
-    for field in ("referrals", "referred_to"):
-        if dialect == "sqlite":
-            items = func.json_each(AuditEvent.details, f"$.{field}").table_valued("value")
-        else:
-            items = func.json_array_elements_text(AuditEvent.details[field]).table_valued("value").lateral()
-        query = (select(key, items.c.value, func.count()).select_from(Task).join(AuditEvent, audit)
-                 .join(items, true()).where(_completed_rows(scope, start, end)).group_by(key, items.c.value))
-        for group, destination, n in session.execute(query):
-            for figures in (groups[group], totals):
-                figures["referrals_by_destination"][destination] += n
+            figures[figure][(value or UNKNOWN) if figure == "services_by_type" else value] += n
 
 
 def _deadlines(session, scope, level, start, end, groups, totals):
@@ -342,8 +355,15 @@ def _working_days(session, scope, level, start, end, groups, totals):
     key = _task_key(level)
     first, last = func.min(Task.created_at), func.max(Task.completed_at)
     still_open = func.sum(when((Task.state == "open", 1), else_=0))
+    stage_tasks = and_(scope.tasks(), Task.kind == "process", Task.stage.is_not(None), Task.state != "cancelled")
+    # A stage whose last completion falls in the month has a task completed in the month: only those (case,
+    # stage) pairs are grouped (found by the completed_at index), not every task of the scope.
+    ended = aliased(Task, name="ended")
+    candidates = (select(ended.case_id, ended.stage)
+                  .where(scope.tasks(ended), ended.kind == "process", ended.stage.is_not(None),
+                         ended.state == "completed", _in(ended.completed_at, start, end)))
     spans = (select(key, Task.district_id, Task.stage, first, last)
-             .where(scope.tasks(), Task.kind == "process", Task.stage.is_not(None), Task.state != "cancelled")
+             .where(stage_tasks, tuple_(Task.case_id, Task.stage).in_(candidates))
              .group_by(Task.case_id, Task.stage, Task.district_id, key)
              .having(and_(still_open == 0, last >= start, last < end)))
     calendars = Calendars(session)
