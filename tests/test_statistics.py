@@ -100,8 +100,9 @@ def _hidden(figures):
     return {k: None for k in figures}
 
 
-def _row(suppressed_fields=(), suppressed=False, **figures):
-    return {**figures, "suppressed": suppressed, "suppressed_fields": sorted(suppressed_fields)}
+def _row(suppressed_fields=(), suppressed=False, complementary=(), **figures):
+    return {**figures, "suppressed": suppressed, "suppressed_fields": sorted({*suppressed_fields, *complementary}),
+            "complementary_fields": sorted(complementary)}
 
 
 def _pick(row, *keys):
@@ -115,7 +116,7 @@ SUPPRESSED_WAIT = _row(WAITING, True, **_hidden(WAITING))
 
 
 def _keys(row, figures):
-    return _pick(row, *figures, "suppressed", "suppressed_fields")
+    return _pick(row, *figures, "suppressed", "suppressed_fields", "complementary_fields")
 
 
 def test_national_figures(world):
@@ -146,7 +147,7 @@ def test_national_figures(world):
     assert _keys(open_tasks["recognition_of_need"], WAITING) == SUPPRESSED_WAIT
     # 12 - 10 would give the recognitions' 2 away: the home visits' count is suppressed with them
     assert _keys(open_tasks["home_visit_assessment"], WAITING) == _row(
-        ["open_tasks"], open_tasks=None, median_age_days=4, oldest_age_days=4, overdue=0)
+        complementary=["open_tasks"], open_tasks=None, median_age_days=4, oldest_age_days=4, overdue=0)
     # Z1 on hold: one case
     assert waiting["on_hold"] == {**_row(["cases"], True, cases=None),
                                   "by_stage": [{"stage": "assessment", **_row(["cases"], True, cases=None)}]}
@@ -180,7 +181,7 @@ def test_supervisor_sees_only_their_district(world):
     assert report["waiting"]["stages"] == [{"stage": "assessment", **_row(
         ["overdue"], open_tasks=7, median_age_days=3, oldest_age_days=6, overdue=None)}]
     visits = _by_task(report["waiting"]["tasks"])["home_visit_assessment"]
-    assert _keys(visits, WAITING) == _row(["open_tasks"], open_tasks=None, median_age_days=3, oldest_age_days=4,
+    assert _keys(visits, WAITING) == _row(complementary=["open_tasks"], open_tasks=None, median_age_days=3, oldest_age_days=4,
                                           overdue=0)
     assert report["waiting"]["on_hold"] == {**_row(cases=0), "by_stage": []}
     assert [(r["task"], r["escalations"]) for r in report["escalations"]] == [("register_referral", 5)]
@@ -333,6 +334,10 @@ def test_the_page_in_two_languages(world, server, language):
     assert rows[titles[language]][1:] == ["12", "1", "4", "5", "42 %"]  # the title in the reader's language
     (suppressed,) = [v for k, v in rows.items() if k != titles[language]]
     assert suppressed[1:] == ["<5", "—", "—", "<5", "—"]
+    waiting = [[td.text_content().strip() for td in r.cssselect("td")]
+               for r in page.css("#waiting + p + div + table tbody tr")]
+    assert waiting[0] == ["12", "4", "6", "<5"]  # the stage, then its tasks (in the order of their titles)
+    assert sorted(waiting[1:]) == [["<5", "—", "—", "<5"], ["·", "4", "4", "0"]]  # 12 − 10 is hidden: "·"
     assert page.css("figure.chart svg rect.bar")  # bars drawn without JavaScript
     assert not page.css("script")
     _no_personal_data(world, _main(page))

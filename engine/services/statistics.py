@@ -44,7 +44,8 @@ Small cells are suppressed so that no individual can be singled out: a row resti
 inside a shown row (late tasks, overdue tasks) that rests on 1 to 4 cases is null too; either way the field
 is named in ``suppressed_fields`` and pages show "<5". Where a shown figure is the sum of shown rows (a stage's
 open tasks are its tasks' open tasks; cases on hold in all are those of each stage), one suppressed row could
-be recovered by subtraction, so the smallest other row is suppressed with it (complementary suppression). No
+be recovered by subtraction, so the smallest other row's figure is hidden with it (complementary suppression,
+named in ``complementary_fields`` as well: it may be 5 or more; pages show "·"). No
 answer holds names, case or task ids, workers or anything about a client: only codes of the process, titles
 of its tasks, org units and numbers.
 """
@@ -349,17 +350,20 @@ def _row(cases: int, figures: dict, small: dict | None = None) -> dict:
     """A row of figures resting on ``cases`` cases: none shown when they are fewer than MIN_CASES; a count in
     ``small`` (field -> the cases under it) hidden when it rests on 1 to 4 of them."""
     if cases < MIN_CASES:
-        return {**{k: None for k in figures}, "suppressed": True, "suppressed_fields": sorted(figures)}
+        return {**{k: None for k in figures}, "suppressed": True, "suppressed_fields": sorted(figures),
+                "complementary_fields": []}
     hidden = sorted(k for k, n in (small or {}).items() if 0 < n < MIN_CASES)
     row = {k: (None if k in hidden else v) for k, v in figures.items()}
-    return {**row, "suppressed": False, "suppressed_fields": hidden}
+    return {**row, "suppressed": False, "suppressed_fields": hidden, "complementary_fields": []}
 
 
-def _hide(row: dict, *fields):
+def _hide(row: dict, *fields, complementary=False):
     for field in fields:
         row[field] = None
         if field not in row["suppressed_fields"]:
             row["suppressed_fields"] = sorted(row["suppressed_fields"] + [field])
+            if complementary:
+                row["complementary_fields"] = sorted(row["complementary_fields"] + [field])
 
 
 def _complement(rows: list[dict], field: str, totals: dict):
@@ -368,7 +372,7 @@ def _complement(rows: list[dict], field: str, totals: dict):
     hidden = [r for r in rows if field in r["suppressed_fields"]]
     shown = [r for r in rows if field not in r["suppressed_fields"]]
     if len(hidden) == 1 and shown:
-        _hide(min(shown, key=lambda r: (totals[id(r)], r.get("task") or r.get("stage"))), field)
+        _hide(min(shown, key=lambda r: (totals[id(r)], r.get("task") or r.get("stage"))), field, complementary=True)
 
 
 # --- the figures ----------------------------------------------------------------------------------------------
@@ -502,7 +506,8 @@ def _on_hold(session, scope) -> dict:
     total = sum(counts.values())
     rows = [{"stage": s, **_row(n, {"cases": n})} for s, n in counts.items()]
     truth = {id(r): counts[r["stage"]] for r in rows}
-    overall = _row(total, {"cases": total}) if total else {"cases": 0, "suppressed": False, "suppressed_fields": []}
+    overall = _row(total, {"cases": total}) if total else {"cases": 0, "suppressed": False, "suppressed_fields": [],
+                                                           "complementary_fields": []}
     if not overall["suppressed"]:
         _complement(rows, "cases", truth)
     return {**overall, "by_stage": rows}
