@@ -221,7 +221,7 @@ def _build_world(engine, url) -> World:
     other_district_mahalla = min(m for m, d in mahallas.items() if d == d2)
     targets = {
         None: [Target("—")],
-        "case": [Target(label, {"case_id": c.id}, case=c) for label, c in case_targets],
+        "case": [Target(label, {"case_id": c.id, "document": "service_plan"}, case=c) for label, c in case_targets],
         "task": [Target(x.label, {"task_id": x.id}, case=cases[x.case_id], task=x) for x in tasks.values()],
         "mahalla": [Target("worker1's mahalla", mahalla=(min(u["worker1"].mahalla_ids), d1)),
                     Target("worker2's mahalla (same district)", mahalla=(min(u["worker2"].mahalla_ids), d1)),
@@ -236,7 +236,7 @@ def _build_world(engine, url) -> World:
                            case=cases[case_id]) for cid, case_id in consent_rows],
         "migration": [Target("a migration", {"migration_id": 1})],
         "draft": [Target("a methodologist's draft", {"draft_id": draft_id, "name": "case_management.bpmn",
-                                                           "form_key": "needs_assessment"})],
+                                                           "form_key": "needs_assessment", "document": "service_plan"})],
         "grant": [Target(f"{by_id[g.user_id]}'s {'ended' if g.closed_at else 'open'} break-glass grant",
                          {"grant_id": g.id}, owner_id=g.user_id) for g in grants],
     }
@@ -447,6 +447,10 @@ OPS = [
     Op("POST", "/api/v1/cases/<int:case_id>/resume", "case", case_rule(may_hold), body=lambda w, x: {}),
     # A person's request for everything held on them: a read of the case like any other, and logged as one.
     Op("GET", "/api/v1/cases/<int:case_id>/export", "case", case_rule(may_read_case), reads_case=True),
+    # documents of a case (a PDF: its text is compressed, so the subject's name is not searched in it)
+    Op("GET", "/api/v1/cases/<int:case_id>/documents", "case", case_rule(may_read_case)),
+    Op("GET", "/api/v1/cases/<int:case_id>/documents/<document>", "case", case_rule(may_read_case), reads_case=True,
+       names_subject=False),
     # The case file (a court, another district, an archive): a read of the case, logged as one; a PDF's text is
     # compressed, so its answer is not searched for the name.
     Op("GET", "/api/v1/cases/<int:case_id>/file", "case", case_rule(may_read_case), reads_case=True),
@@ -560,6 +564,9 @@ OPS = [
     Op("POST", "/cases/<int:case_id>/resume", "case", case_rule(may_hold), body=lambda w, x: {}),
     Op("POST", "/cases/<int:case_id>/rectify", "case", case_rule(may_rectify),
        body=lambda w, x: {"person_id": "1", "full_name": "Matrix Test Name", "reason": REASON}),
+    Op("GET", "/cases/<int:case_id>/documents/<document>.pdf", "case", case_rule(may_read_case), reads_case=True,
+       names_subject=False),
+    Op("GET", "/workbench/drafts/<int:draft_id>/documents/<document>.pdf", "draft", roles("methodologist")),
     Op("GET", "/cases/<int:case_id>/export", "case", case_rule(may_read_case), reads_case=True,
        queries=("", "?format=json")),
     Op("GET", "/cases/<int:case_id>/file.json", "case", case_rule(may_read_case), reads_case=True),
@@ -579,6 +586,10 @@ OPS = [
     Op("GET", "/reports/monthly.pdf", may=roles(*REPORTING)),
     Op("GET", "/api/v1/reports/monthly", may=roles(*REPORTING), queries=("", "?level=worker")),
     Op("GET", "/api/v1/reports/choices", may=roles(*REPORTING)),
+    # process statistics: numbers only, cells under 5 cases suppressed; the nation's or one's own district's
+    Op("GET", "/statistics", may=roles("methodologist", "admin", *SUPERVISING)),
+    Op("GET", "/api/v1/statistics", may=roles("methodologist", "admin", *SUPERVISING),
+       queries=("", "?from=2026-01-01&until=2026-01-31")),
     Op("GET", "/notifications"),
     Op("POST", "/notifications/read"),  # one's own only, by construction
     Op("GET", "/break-glass", may=roles("admin")),
