@@ -71,14 +71,21 @@ def monthly(engine, actor: Actor, *, year, month, level, unit_id=None, time_zone
         scope = _Scope(session, actor, unit_id)
         groups = defaultdict(_empty)
         totals = _empty()
-        _cases_opened(session, scope, level, start, end, groups, totals)
-        _cases_closed(session, scope, level, start, end, groups, totals)
-        _open_at_end(session, scope, level, end, groups, totals)
+        # Regions: the counts are grouped by district in SQL and added up per region below (a region is its
+        # districts' parent: looking it up row by row cost more than the counting). People served are counted
+        # once per region, so that figure is grouped by region in SQL.
+        by = "district" if level == "region" else level
+        added = defaultdict(_empty) if level == "region" else groups
+        _cases_opened(session, scope, by, start, end, added, totals)
+        _cases_closed(session, scope, by, start, end, added, totals)
+        _open_at_end(session, scope, by, end, added, totals)
         _served(session, scope, level, start, end, groups, totals)
-        _services(session, scope, level, start, end, groups, totals)
-        _deadlines(session, scope, level, start, end, groups, totals)
-        _working_days(session, scope, level, start, end, groups, totals)
-        _escalations(session, scope, level, start, end, groups, totals)
+        _services(session, scope, by, start, end, added, totals)
+        _deadlines(session, scope, by, start, end, added, totals)
+        _working_days(session, scope, by, start, end, added, totals)
+        _escalations(session, scope, by, start, end, added, totals)
+        if level == "region":
+            _add_up_regions(session, added, groups)
         names = _names(session, level, set(groups))
         unit_name = session.scalar(select(OrgUnit.name).where(OrgUnit.id == unit_id)) if unit_id else None
     rows = [{"id": key, "name": names.get(key), "figures": _finish(figures)} for key, figures in groups.items()]
@@ -183,6 +190,25 @@ def _task_key(level, table=Task, assignee=None):
 
 def _region_of(district_column):
     return select(OrgUnit.parent_id).where(OrgUnit.id == district_column).scalar_subquery()
+
+
+def _add_up_regions(session, by_district: dict, groups: dict) -> None:
+    """Add the districts' counts into their regions' figures."""
+    districts = [d for d in by_district if d is not None]
+    region_of = dict(session.execute(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id.in_(districts))).all()) \
+        if districts else {}
+    for district, figures in by_district.items():
+        _add(groups[region_of.get(district)], figures)
+
+
+def _add(into: dict, figures: dict) -> None:
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            _add(into[name], value)
+        elif isinstance(value, list):  # working days: [sum, count]
+            into[name] = [a + b for a, b in zip(into[name], value)]
+        else:
+            into[name] += value
 
 
 def _names(session, level, keys) -> dict:
