@@ -58,7 +58,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import Date, and_, cast, func, select, true
+from sqlalchemy import Date, and_, cast, func, select, text, true, tuple_
 from sqlalchemy import case as when
 from sqlalchemy.orm import aliased
 
@@ -89,6 +89,9 @@ def process_statistics(engine, actor: Actor, *, date_from=None, date_until=None,
     start = datetime.combine(date_from, datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
     end = datetime.combine(date_until + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
     with engine.db.read() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # as for the monthly reports: compiling these aggregates costs more than it saves
+            session.execute(text("SET LOCAL jit = off"))
         scope = _Scope(session, actor, unit_id, version)
         shown_version = scope.version or latest(session)
         titles = engine.title_translator(shown_version, actor.language) if shown_version else (lambda t: t)
@@ -393,16 +396,18 @@ def _stages(session, scope, days, start, end) -> list[dict]:
     """Stages finished in the period, with the working days each took (per case, first opening to last
     completion)."""
     finished = aliased(Task, name="finished")
-    # only cases with a process task completed in the period can have finished a stage in it
-    touched = select(finished.case_id).where(scope.tasks(finished), finished.kind == "process",
-                                             finished.state == "completed", _in(finished.completed_at, start, end))
+    # only a (case, stage) with a task completed in the period can have finished in it (the completed_at index)
+    touched = select(finished.case_id, finished.stage).where(
+        scope.tasks(finished), finished.kind == "process", finished.stage.is_not(None), finished.state == "completed",
+        _in(finished.completed_at, start, end))
     still_open = func.sum(when((Task.state == "open", 1), else_=0))
     histograms = defaultdict(Counter)
     for key in scope.zones:
         first, last = func.min(Task.created_at).label("first"), func.max(Task.completed_at).label("last")
         spans = (select(Task.district_id.label("district"), Task.stage.label("stage"), first, last)
                  .where(scope.tasks(), scope.in_zone(key, Task.district_id), Task.kind == "process",
-                        Task.stage.is_not(None), Task.state != "cancelled", Task.case_id.in_(touched))
+                        Task.stage.is_not(None), Task.state != "cancelled",
+                        tuple_(Task.case_id, Task.stage).in_(touched))
                  .group_by(Task.case_id, Task.stage, Task.district_id)
                  .having(and_(still_open == 0, last >= start, last < end)).subquery())
         local = select(spans.c.district, spans.c.stage, _local_day(session, spans.c.first, key).label("a"),
