@@ -45,7 +45,7 @@ def labeller():
 def monthly(request: dict) -> tuple[dict, dict]:
     """The report asked for (``reports.monthly``'s keyword arguments) and its layout in the user's language."""
     report = reports.monthly(_engine(), g.actor, **request)
-    return report, report_layout.layout(report, gettext=_, label=labeller())
+    return report, report_layout.layout(report, translate=_, label=labeller())
 
 
 def month_name(year: int, month: int) -> str:
@@ -60,7 +60,8 @@ def month_only(month: int) -> str:
 
 def describe(report: dict) -> dict:
     """The words above the figures: the title, the place, the period."""
-    level = _(report_layout.LEVEL_NAMES[report["level"]])
+    kind = report["level"]
+    level = _(report_layout.LEVEL_NAMES[kind])
     place = report.get("unit_name") or _("All that you may see")
     return {"title": _("Monthly report, %(month)s", month=month_name(report["year"], report["month"])),
             "subtitle": _("%(place)s · by %(level)s · times in %(zone)s", place=place, level=level.lower(),

@@ -65,14 +65,14 @@ LEVEL_NAMES = {"worker": N_("Social worker"), "mahalla": N_("Mahalla"), "distric
                "region": N_("Region")}
 
 
-def layout(report: dict, *, gettext: Callable[[str], str], label: Callable[[str, str], str]) -> dict:
-    """The report's tables: titles by ``gettext`` (a catalogue lookup in the reader's language), items by
+def layout(report: dict, *, translate: Callable[[str], str], label: Callable[[str, str], str]) -> dict:
+    """The report's tables: titles by ``translate`` (a catalogue lookup in the reader's language), items by
     ``label(vocabulary, code)``: "stage", "risk", "closure_reason", "category", "service_type", "referral"."""
     groups = report["groups"]
-    group_names = [g["name"] or gettext(N_("Not assigned")) for g in groups]
-    total = gettext(N_("Total"))
+    group_names = [g["name"] or translate(N_("Not assigned")) for g in groups]
+    total = translate(N_("Total"))
     summary = {
-        "columns": [gettext(LEVEL_NAMES[report["level"]])] + [gettext(title) for _, title, _ in SUMMARY],
+        "columns": [translate(LEVEL_NAMES[report["level"]])] + [translate(title) for _, title, _ in SUMMARY],
         "keys": [key for key, _, _ in SUMMARY],
         "rows": [[name] + [pick(g["figures"]) for _, _, pick in SUMMARY] for name, g in zip(group_names, groups)],
         "total": [total] + [pick(report["totals"]) for _, _, pick in SUMMARY],
@@ -83,9 +83,9 @@ def layout(report: dict, *, gettext: Callable[[str], str], label: Callable[[str,
         overall = pick(report["totals"])
         items = _items(overall, per_group, order)
         breakdowns.append({
-            "key": key, "title": gettext(title),
+            "key": key, "title": translate(title),
             "columns": [""] + group_names + [total],
-            "rows": [{"code": item, "label": gettext(N_("Unknown")) if item == UNKNOWN else label(vocabulary, item),
+            "rows": [{"code": item, "label": translate(N_("Unknown")) if item == UNKNOWN else label(vocabulary, item),
                       "values": [figures.get(item, 0) for figures in per_group], "total": overall.get(item, 0),
                       "value": overall.get(item, 0)}  # the chart's bar
                      for item in items],
