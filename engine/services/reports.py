@@ -273,23 +273,19 @@ def _open_at(end):
 
 def _open_at_end(session, scope, level, end, groups, totals):
     key = _case_key(level)
-    for group, risk, n in session.execute(select(key, Case.risk_level, func.count()).where(scope.cases(), _open_at(end))
-                                          .group_by(key, Case.risk_level)):
+    # the stage at the month's end: that of the newest process task opened before it (the engine's own rule),
+    # looked up per open case through its tasks (case_id, created_at)
+    stage = (select(Task.stage).where(Task.case_id == Case.id, Task.kind == "process", Task.stage.is_not(None),
+                                      Task.created_at < end)
+             .order_by(Task.created_at.desc(), Task.id.desc()).limit(1).correlate(Case).scalar_subquery())
+    cases = select(key.label("grp"), Case.risk_level.label("risk"), stage.label("stage")) \
+        .where(scope.cases(), _open_at(end)).subquery()
+    query = select(cases.c.grp, cases.c.risk, cases.c.stage, func.count()).group_by(cases.c.grp, cases.c.risk,
+                                                                                    cases.c.stage)
+    for group, risk, stage, n in session.execute(query):
         for figures in (groups[group], totals):
             figures["open_at_end"] += n
             figures["open_by_risk"][risk or UNKNOWN] += n
-    # the stage at the month's end: that of the newest process task opened before it (the engine's own rule)
-    newest = (select(Task.case_id, Task.stage,
-                     func.row_number().over(partition_by=Task.case_id,
-                                            order_by=(Task.created_at.desc(), Task.id.desc())).label("n"))
-              .join(Case, Case.id == Task.case_id)
-              .where(scope.cases(), _open_at(end), Task.kind == "process", Task.stage.is_not(None),
-                     Task.created_at < end).subquery())
-    stages = (select(key, newest.c.stage, func.count()).select_from(Case)
-              .outerjoin(newest, and_(newest.c.case_id == Case.id, newest.c.n == 1))
-              .where(scope.cases(), _open_at(end)).group_by(key, newest.c.stage))
-    for group, stage, n in session.execute(stages):
-        for figures in (groups[group], totals):
             figures["open_by_stage"][stage or UNKNOWN] += n
 
 
