@@ -26,7 +26,7 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
-from engine.db.models import Case, DefinitionVersion, OrgUnit, User
+from engine.db.models import CalendarDay, Case, DefinitionVersion, OrgUnit, User
 from engine.errors import InvalidInput, NotAllowed
 from engine.services import cases as case_service
 from engine.services import statistics
@@ -166,6 +166,23 @@ def test_a_district_in_its_own_calendar(world):
         assert report["waiting"]["stages"] == [{"stage": "assessment", **_row(
             open_tasks=5, median_age_days=4, oldest_age_days=4, overdue=0)}]
     assert _stats(world, unit_id=zangiota)["unit"] == {"id": zangiota, "name": "Zangiota tumani", "kind": "district"}
+
+
+def test_a_district_with_its_own_day_off_keeps_its_own_calendar(world):
+    """Districts of one jurisdiction share its calendar in the grouped rows, unless they have overrides of their
+    own: Chirchiq takes Thu 8 January off; Zangiota, back on the Uzbek calendar, does not."""
+    chirchiq = actor(world, "supervisor1").district_id
+    with world.db.write() as session:
+        session.scalar(select(OrgUnit).where(OrgUnit.name == "Zangiota tumani")).calendar = "UZ"
+        session.add(CalendarDay(calendar="UZ", date=date(2026, 1, 8), kind="day_off", name="Local day off",
+                                org_unit_id=chirchiq, created_at=_at(1)))
+        forget_calendars(session)
+    # Chirchiq 0, 0, 2, 3, 3, 3, 4; Zangiota (Tue 6 01:00 to Thu 8 01:00 in Tashkent: 7, 8) 2 × 5
+    assert _stats(world)["stages"] == [{"stage": "identification", **_row(cases=12, median_days=2, p90_days=3)}]
+    assert _stats(world, "supervisor1")["stages"] == [{"stage": "identification",
+                                                        **_row(cases=7, median_days=3, p90_days=4)}]
+    assert _stats(world, "supervisor2")["stages"] == [{"stage": "identification",
+                                                        **_row(cases=5, median_days=2, p90_days=2)}]
 
 
 def test_supervisor_sees_only_their_district(world):

@@ -29,7 +29,7 @@ counts under the version it was moved to), so a methodologist compares a process
 
 How it is computed. Counts, shares and the ranking are SQL aggregates (GROUP BY task or stage). Working days
 need the calendars, which the database does not have, so durations come from the database already grouped
-per (district, task, local opening day, local completion day) with a count — the local days computed in SQL
+per (calendar, task, local opening day, local completion day) with a count — the local days computed in SQL
 (``AT TIME ZONE`` on PostgreSQL; on SQLite the zone's UTC offsets over time, read from ``zoneinfo``, as a CASE on
 the instant). Python turns each such row into working days (a running count of working days per calendar, so
 each row costs a lookup) and adds its count to a histogram per task and per stage. No case is loaded, and the
@@ -51,18 +51,17 @@ of its tasks, org units and numbers.
 """
 from __future__ import annotations
 
-import bisect
 import math
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import Date, and_, cast, func, select, text, true, tuple_
+from sqlalchemy import Date, and_, cast, func, literal, select, text, true, tuple_
 from sqlalchemy import case as when
 from sqlalchemy.orm import aliased
 
-from ..db.models import Case, DefinitionVersion, OrgUnit, Task
+from ..db.models import CalendarDay, Case, DefinitionVersion, OrgUnit, Task
 from ..deadlines.calendar import WorkingCalendar
 from ..errors import InvalidInput
 from ..i18n import N_
@@ -223,6 +222,20 @@ class _Scope:
         self.zones = defaultdict(list)  # time zone -> districts
         for district in every:
             self.zones[WorkingCalendar.zone(calendar_code(session, district)).key].append(district)
+        # Districts whose calendar has overrides of their own (or their region's) keep their own calendar; all
+        # others of a jurisdiction share one (its weekly pattern, holidays and jurisdiction-wide overrides), so
+        # their rows are grouped together: one zone is one jurisdiction (engine/deadlines/calendar.py).
+        marked = set(session.scalars(select(CalendarDay.org_unit_id).where(CalendarDay.org_unit_id.is_not(None))
+                                     .distinct()))
+        self.own_calendar = {d for d in every if d in marked or self.org[d].parent_id in marked}
+
+    def calendar_group(self, key, column):
+        """A district standing for the calendar of each row's district: its own, or the shared one of its zone."""
+        shared = [d for d in self.zones[key] if d not in self.own_calendar]
+        if not shared:
+            return column
+        own = [d for d in self.zones[key] if d in self.own_calendar]
+        return when((column.in_(own), column), else_=literal(shared[0])) if own else literal(shared[0])
 
     def tasks(self, table=Task):
         clauses = []
@@ -306,7 +319,8 @@ class _WorkingDays:
 
     def __init__(self, calendars: Calendars, now: datetime):
         self.calendars, self.now = calendars, now
-        self._counts: dict[int, tuple[list, list]] = {}  # district -> (sorted days, running counts)
+        self._counts: dict[int, dict] = {}  # district -> {day: working days up to it, from a first day}
+        self._ends: dict[int, list] = {}  # district -> [first day, last day] counted
 
     def between(self, district: int, first, last) -> int:
         return self._count(district, _as_date(last)) - self._count(district, _as_date(first))
@@ -315,23 +329,23 @@ class _WorkingDays:
         return max(0, self.between(district, opened, self.calendars(district).local_date(self.now)))
 
     def _count(self, district: int, day: date) -> int:
-        calendar = self.calendars(district)
-        days, counts = self._counts.setdefault(district, ([day], [0]))
-        if day > days[-1]:
-            for _ in range((day - days[-1]).days):
-                following = days[-1] + timedelta(days=1)
-                counts.append(counts[-1] + calendar.is_working_day(following))
-                days.append(following)
-        elif day < days[0]:
-            extra_days, extra_counts = [], []
-            cursor, count = days[0], counts[0]
-            while cursor > day:
-                count -= calendar.is_working_day(cursor)
-                cursor -= timedelta(days=1)
-                extra_days.append(cursor)
-                extra_counts.append(count)
-            days[:0], counts[:0] = extra_days[::-1], extra_counts[::-1]
-        return counts[bisect.bisect_left(days, day)]
+        counts = self._counts.get(district)
+        if counts is None:
+            counts, self._ends[district] = self._counts.setdefault(district, {day: 0}), [day, day]
+        found = counts.get(day)
+        if found is not None:
+            return found
+        calendar, ends = self.calendars(district), self._ends[district]
+        one = timedelta(days=1)
+        while ends[1] < day:
+            following = ends[1] + one
+            counts[following] = counts[ends[1]] + calendar.is_working_day(following)
+            ends[1] = following
+        while ends[0] > day:
+            before = ends[0] - one
+            counts[before] = counts[ends[0]] - calendar.is_working_day(ends[0])
+            ends[0] = before
+        return counts[day]
 
 
 def _percentile(histogram: Counter, share: float):
@@ -404,7 +418,8 @@ def _stages(session, scope, days, start, end) -> list[dict]:
     histograms = defaultdict(Counter)
     for key in scope.zones:
         first, last = func.min(Task.created_at).label("first"), func.max(Task.completed_at).label("last")
-        spans = (select(Task.district_id.label("district"), Task.stage.label("stage"), first, last)
+        spans = (select(scope.calendar_group(key, Task.district_id).label("district"), Task.stage.label("stage"),
+                        first, last)
                  .where(scope.tasks(), scope.in_zone(key, Task.district_id), Task.kind == "process",
                         Task.stage.is_not(None), Task.state != "cancelled",
                         tuple_(Task.case_id, Task.stage).in_(touched))
@@ -433,8 +448,8 @@ def _tasks(session, scope, days, start, end) -> list[dict]:
     counts = {(s, b): rest for s, b, *rest in session.execute(query)}
     histograms = defaultdict(Counter)
     for key in scope.zones:
-        local = select(Task.district_id.label("district"), Task.stage.label("stage"), Task.bpmn_id.label("bpmn"),
-                       _local_day(session, Task.created_at, key).label("a"),
+        local = select(scope.calendar_group(key, Task.district_id).label("district"), Task.stage.label("stage"),
+                       Task.bpmn_id.label("bpmn"), _local_day(session, Task.created_at, key).label("a"),
                        _local_day(session, Task.completed_at, key).label("b")).where(
             _completed(scope, start, end), scope.in_zone(key, Task.district_id)).subquery()
         query = select(local.c.district, local.c.stage, local.c.bpmn, local.c.a, local.c.b, func.count()).group_by(
@@ -470,8 +485,8 @@ def _waiting(session, scope, days, now) -> dict:
     stage_cases = {s: rest for s, *rest in session.execute(per_stage)}
     histograms = defaultdict(Counter)
     for key in scope.zones:
-        local = select(Task.district_id.label("district"), Task.stage.label("stage"), Task.bpmn_id.label("bpmn"),
-                       _local_day(session, Task.created_at, key).label("a")).where(
+        local = select(scope.calendar_group(key, Task.district_id).label("district"), Task.stage.label("stage"),
+                       Task.bpmn_id.label("bpmn"), _local_day(session, Task.created_at, key).label("a")).where(
             where, scope.in_zone(key, Task.district_id)).subquery()
         query = select(local.c.district, local.c.stage, local.c.bpmn, local.c.a, func.count()).group_by(
             local.c.district, local.c.stage, local.c.bpmn, local.c.a)
