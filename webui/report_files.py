@@ -49,8 +49,9 @@ def monthly(request: dict) -> tuple[dict, dict]:
 
 
 def month_name(year: int, month: int) -> str:
-    """"January 2026" in the user's language (the stand-alone month name)."""
-    return format_date(date(year, month, 1), "LLLL y", locale=i18n.babel_locale(current_language())).capitalize()
+    """"January 2026" in the user's language (the stand-alone month name, in lower case where the language
+    writes it so: "январь 2026")."""
+    return format_date(date(year, month, 1), "LLLL y", locale=i18n.babel_locale(current_language()))
 
 
 def month_only(month: int) -> str:

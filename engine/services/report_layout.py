@@ -25,8 +25,8 @@ RISK_ORDER = ("high", "medium", "low", "none", UNKNOWN)
 
 #: (figure, title, how a group's figures give the column's number); totals use the same function.
 SUMMARY = (
-    ("opened", N_("Opened"), lambda f: f["opened"]),
-    ("closed", N_("Closed"), lambda f: f["closed"]),
+    ("opened", N_("Cases opened"), lambda f: f["opened"]),
+    ("closed", N_("Cases closed"), lambda f: f["closed"]),
     ("open_at_end", N_("Open at the month's end"), lambda f: f["open_at_end"]),
     ("persons", N_("People served"), lambda f: f["served"]["persons"]),
     ("households", N_("Households served"), lambda f: f["served"]["households"]),
