@@ -131,6 +131,8 @@ def test_bad_requests_are_refused(engine):
                           ({"year": 1999, "month": 1, "level": "district"}, "year"),
                           ({"year": 2026, "month": 1, "level": "country"}, "level"),
                           ({"year": 2026, "month": 1, "level": "district", "time_zone": "Mars/Base"}, "time_zone"),
+                          ({"year": 2026, "month": 1, "level": "district", "time_zone": "Asia"}, "time_zone"),
+                          ({"year": 2026, "month": 1, "level": "district", "time_zone": "../../etc/passwd"}, "time_zone"),
                           ({"year": "2026", "month": 1, "level": "district"}, "year")]:
         with pytest.raises(InvalidInput) as err:
             reports.monthly(engine, who, **kwargs)

@@ -114,7 +114,7 @@ def _check(year, month, level, unit_id, time_zone) -> ZoneInfo:
     zone = None
     try:
         zone = ZoneInfo(time_zone) if isinstance(time_zone, str) and time_zone else None
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder of the zone database: OSError
         zone = None
     if zone is None:
         problems["time_zone"] = [N_("Give a time zone such as Asia/Tashkent.")]
