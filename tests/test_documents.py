@@ -6,6 +6,7 @@ template); the access check and the audit run on both databases.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -229,6 +230,7 @@ def test_an_edited_template_applies_once_published(sqlite_engine):
 def test_a_broken_template_is_refused_on_save_with_a_clear_problem(sqlite_engine, source, says):
     engine = sqlite_engine
     methodologist, draft = _draft(engine)
+    methodologist = dataclasses.replace(methodologist, language="en")  # problems are told in the reader's language
     saved = drafts.save_file(engine, methodologist, draft["id"], "broken.document.html",
                              {"content": source, "row_version": draft["row_version"]})
     problems = [p for p in saved["problems"] if p["file"] == "broken.document.html"]
