@@ -33,7 +33,7 @@ the overdue task it is about).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import String, and_, func, literal, or_, select, text, true, tuple_, union_all
@@ -388,12 +388,43 @@ def _working_days(session, scope, level, start, end, groups, totals):
              .where(stage_tasks, tuple_(Task.case_id, Task.stage).in_(candidates))
              .group_by(Task.case_id, Task.stage, Task.district_id, key)
              .having(and_(still_open == 0, last >= start, last < end)))
-    calendars = Calendars(session)
+    working_days = _WorkingDays(session)
     for group, district, stage, opened, finished in session.execute(spans):
-        days = calendars(district).working_days_between(opened, finished)
+        days = working_days(district, opened, finished)
         for figures in (groups[group], totals):
             figures["working_days"][stage][0] += days
             figures["working_days"][stage][1] += 1
+
+
+class _WorkingDays:
+    """``working_days_between`` in a district's calendar for many spans: the working days up to each date are
+    counted once per district (a running count), so that each span is a subtraction, not a walk over its days."""
+
+    def __init__(self, session):
+        self.calendars = Calendars(session)
+        self.districts = {}  # district -> [calendar, its time zone, origin ordinal, running counts]
+
+    def __call__(self, district, a: datetime, b: datetime) -> int:
+        entry = self.districts.get(district)
+        if entry is None:
+            calendar = self.calendars(district)
+            entry = self.districts[district] = [calendar, calendar.tz, None, None]
+        first, second = a.astimezone(entry[1]).date(), b.astimezone(entry[1]).date()  # calendar.local_date
+        if second < first:
+            return -(self._upto(entry, first) - self._upto(entry, second))
+        return self._upto(entry, second) - self._upto(entry, first)
+
+    @staticmethod
+    def _upto(entry, day) -> int:
+        """Working days d with origin < d <= day."""
+        calendar, _, origin, counts = entry
+        if origin is None or day.toordinal() < origin:
+            origin, counts = day.toordinal() - 366, [0]
+            entry[2:] = [origin, counts]
+        i = day.toordinal() - origin
+        while len(counts) <= i:
+            counts.append(counts[-1] + calendar.is_working_day(date.fromordinal(origin + len(counts))))
+        return counts[i]
 
 
 def _escalations(session, scope, level, start, end, groups, totals):
