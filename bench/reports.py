@@ -561,6 +561,10 @@ def main() -> None:
     n_cases = args.cases or (20_000 if args.quick else 1_000_000)
     postgres = args.postgres or (args.url or "").startswith("postgresql")
     run = Run("reports", "postgresql" if postgres else "sqlite", args, quick=args.quick)
+    for secret in (args.url, args.admin_url):  # no addresses of this machine in the result
+        if secret:
+            run.command = run.command.replace(secret, "<url>")
+            run.args = {k: "<url>" if v == secret else v for k, v in run.args.items()}
     with Databases(postgres=postgres and not args.url, extra_conf=PG_CONF) as dbs:
         if args.url:
             url, admin_url = args.url, args.admin_url or args.url
