@@ -120,7 +120,11 @@ def test_listing_issuing_and_the_audit(engine):
     rows = audit_rows(engine, case_id)
     assert [(r.actor_id, r.details["document"], r.details["language"]) for r in rows] == \
         [(worker.id, "service_plan", "ru")]
+    assert rows[0].details["title"] == made["title"] != titles["service_plan"]  # as issued, in Russian
     assert audit_rows(engine, case_id, "case.viewed")[-1].details["document"] == "service_plan"
+    from engine.services.case_file import case_file  # the case file lists it by that title
+    listed = case_file(engine, worker, case_id)["documents"]
+    assert [(d["name"], d["language"]) for d in listed] == [(made["title"], "ru")]
 
     for bad in ("nonexistent", "../service_plan", "", None):
         with pytest.raises(NotFound):

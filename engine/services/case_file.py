@@ -245,7 +245,7 @@ def _documents(events) -> list[dict]:
         if event.action != DOCUMENT_ISSUED:
             continue
         details = dict(event.details or {})
-        name = next((details[k] for k in ("document", "name", "title") if details.get(k)), None)
+        name = next((details[k] for k in ("title", "document", "name") if details.get(k)), None)
         out.append({"at": iso(event.at), "by": user_ref(event.actor), "name": name,
                     "language": details.get("language"), "version": details.get("version")})
     return out

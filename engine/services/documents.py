@@ -117,13 +117,14 @@ def issue(engine, actor: Actor, case_id, name, language: str | None = None) -> d
         context = case_context(engine, session, case, actor, language)
     html = _render(template, texts, context, language)
     pdf = html_to_pdf(html)
+    title = _title(template, texts, language)
     with engine.db.write() as session:
         now = engine.now()
         record(session, now, "case.viewed", actor_id=actor.id, case_id=case_id, origin=actor.origin, document=name)
+        # the title as issued (in the issuer's language): what the case file lists
         record(session, now, "document.issued", actor_id=actor.id, case_id=case_id, document=name, language=language,
-               version=version, origin=actor.origin)
-    return {"file_name": _file_name(name, case_id, language), "pdf": pdf, "title": _title(template, texts, language),
-            "language": language}
+               version=version, origin=actor.origin, title=title)
+    return {"file_name": _file_name(name, case_id, language), "pdf": pdf, "title": title, "language": language}
 
 
 def preview(engine, actor: Actor, draft_id, name, language: str | None = None) -> dict:
