@@ -16,7 +16,8 @@ from engine.services.vocabulary import choice_words
 from .i18n import current_language
 from .web.labels import label as code_label
 
-FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+FORMATS = {"csv": "text/csv",  # Flask adds "; charset=utf-8"
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "pdf": "application/pdf"}
 #: the vocabularies of the layout, and the form fields whose options name their codes (first one wins)
 CHOICE_FIELDS = {"closure_reason": ("closure_reason",), "category": ("client_categories",),
