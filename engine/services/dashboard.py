@@ -51,7 +51,7 @@ def dashboard(engine, actor: Actor) -> dict:
                                                          Task.kind == "escalation")
                                       .options(selectinload(Task.case).load_only(Case.subject_name),
                                                selectinload(Task.escalates).selectinload(Task.assignee))
-                                      .order_by(Task.created_at).limit(50)).all()
+                                      .order_by(Task.created_at, Task.id).limit(50)).all()
         escalation_items = [{"id": e.id, "case_id": e.case_id, "subject": e.case.subject_name,
                              "title": e.escalates.title if e.escalates else e.title, "role": e.role,
                              "rung": e.rung, "since": e.created_at.isoformat(),

@@ -254,7 +254,7 @@ def _open_task(sandbox, case_id, name) -> Task | None:
 def _open_names(sandbox, case_id) -> list[str]:
     with sandbox.engine.db.read() as session:
         return [t.form_key or t.bpmn_id for t in session.scalars(select(Task).where(
-            Task.case_id == case_id, Task.state == "open", Task.kind == "process").order_by(Task.created_at))]
+            Task.case_id == case_id, Task.state == "open", Task.kind == "process").order_by(Task.created_at, Task.id))]
 
 
 def _unmet_expectation(sandbox, case_id, expect) -> dict | None:

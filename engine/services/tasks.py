@@ -286,7 +286,7 @@ def _complete(engine, session, actor, task_id, data) -> dict:
 
 def _after_completion(engine, session, actor, case, task, now) -> dict:
     next_tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open")
-                                 .order_by(Task.created_at)).all()
+                                 .order_by(Task.created_at, Task.id)).all()
     calendars = Calendars(session)
     return {"task": _view(engine, actor, task, now, calendars), "case": case_summary(case),
             "next_tasks": [_view(engine, actor, t, now, calendars) for t in next_tasks]}
@@ -341,7 +341,7 @@ def reassign_all(engine, actor: Actor, payload) -> dict:
         for case_id in case_ids:  # in id order: two hand-overs at once never wait on each other in a circle
             lock_case(session, case_id)
         moved = session.scalars(select(Task).where(Task.assignee_id == source.id, Task.state == "open")
-                                .order_by(Task.created_at).execution_options(populate_existing=True)).all()
+                                .order_by(Task.created_at, Task.id).execution_options(populate_existing=True)).all()
         for task in moved:
             task.assignee_id = target.id
             record(session, now, "task.assigned", actor_id=actor.id, case_id=task.case_id, task_id=task.id,
