@@ -6,7 +6,6 @@ restored spec is cached per version by the runtime, never re-parsed per request 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..i18n import N_, Complaint, tell
 from . import documents as document_templates
 from .scripting import ScriptCompileError, compile_expression, compile_script
 from .serialization import spec_to_json
+from .texts import language_tables
 from .xml import UnsafeXML, parse_xml
 
 ROLES = ("social_worker", "supervisor", "center_head", "specialist")
@@ -40,7 +40,6 @@ _DUNDER = re.compile(r"(^|[^\w])_\w*")
 _FORM_SUFFIX = ".form.json"
 #: Translations beside a form (``<form key>.i18n.json``) or a process (``<bpmn file stem>.i18n.json``).
 TEXTS_SUFFIX = ".i18n.json"
-TEXT_LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky")
 
 
 @dataclass(frozen=True)
@@ -303,22 +302,8 @@ def process_texts(text: str, root) -> dict[str, dict[str, str]]:
     """Parse and check ``<process>.i18n.json``: ``{language: {English name: translation}}``. Entries for names
     the process no longer has are ignored rather than refused: renaming a task in the modeler must not block
     publishing (the task shows its new English name until its translation is added)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise Complaint(N_("invalid JSON at line %(lineno)s, column %(colno)s: %(error)s"), lineno=err.lineno,
-                        colno=err.colno, error=err.msg) from None
-    if not isinstance(data, dict):
-        raise Complaint(N_("the file must be a JSON object of languages"))
-    for language, table in data.items():
-        if language not in TEXT_LANGUAGES:
-            raise Complaint(N_("'%(language)s' is not a language to translate into; use: %(languages)s"),
-                            language=language, languages=", ".join(TEXT_LANGUAGES))
-        if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in table.items()):
-            raise Complaint(N_("'%(language)s' must map each English name to its translation (text to text)"),
-                            language=language)
-    return data
+    return language_tables(text, not_text_to_text=N_(
+        "'%(language)s' must map each English name to its translation (text to text)"))
 
 
 _BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"

@@ -21,10 +21,10 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from ..i18n import N_, Complaint
+from .texts import TEXT_LANGUAGES, language_tables  # noqa: F401  (TEXT_LANGUAGES: for readers of templates)
 
 TEMPLATE_SUFFIX = ".document.html"
 TEXTS_SUFFIX = ".document.i18n.json"
-TEXT_LANGUAGES = ("uz", "uz-Cyrl", "ru", "kk", "ky")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 #: What every document can use, with the attributes of each (``answers`` and ``raw``: by form key and field).
@@ -176,21 +176,9 @@ def check_fields(source: str, forms: dict) -> list[Finding]:
 def parse_texts(text: str, template: Template | None) -> dict[str, dict[str, str]]:
     """Parse and check ``<name>.document.i18n.json``: ``{language: {English text: translation}}``; every text must
     be one the template gives to t() (when the template reads). Raises ``Complaint``."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise Complaint(N_("invalid JSON at line %(lineno)s, column %(colno)s: %(error)s"), lineno=err.lineno,
-                        colno=err.colno, error=err.msg) from None
-    if not isinstance(data, dict):
-        raise Complaint(N_("the file must be a JSON object of languages"))
+    data = language_tables(text, not_text_to_text=N_(
+        "'%(language)s' must map each English text to its translation (text to text)"))
     for language, table in data.items():
-        if language not in TEXT_LANGUAGES:
-            raise Complaint(N_("'%(language)s' is not a language to translate into; use: %(languages)s"),
-                            language=language, languages=", ".join(TEXT_LANGUAGES))
-        if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in table.items()):
-            raise Complaint(N_("'%(language)s' must map each English text to its translation (text to text)"),
-                            language=language)
         stray = [k for k in table if template is not None and k not in template.texts]
         if stray:
             raise Complaint(N_("'%(language)s' translates texts the template does not use: %(texts)s"),
