@@ -36,6 +36,7 @@ from .cases import PLAN_FORM, _detail
 from .consents import consent_view, local_today
 from .deadlines import calendar_for
 from .views import iso, user_ref
+from .vocabulary import words_of
 
 FORMAT = "yordam.case_file"
 FORMAT_VERSION = 1
@@ -86,8 +87,8 @@ def case_file(engine, actor: Actor, case_id, *, format: str = "json") -> dict:
             "case": {**{k: v for k, v in detail.items()
                         if k not in ("viewers", "open_tasks", "timeline", "story", "plan")},
                      "district": {"id": district.id, "name": district.name} if district else None,
-                     "category_labels": _choice_labels(engine, version, language, "client_categories",
-                                                       case.categories or []),
+                     "category_labels": _labels(words_of(engine, version, language), "client_categories",
+                                               case.categories or []),
                      "legal_hold_reason": case.legal_hold_reason},
             "open_tasks": detail["open_tasks"],
             "forms": forms,
@@ -187,15 +188,10 @@ def _text(field, value, translate, language, calendar) -> str | None:
     return str(value)
 
 
-def _choice_labels(engine, version, language, key: str, values) -> list[str]:
-    """The labels of ``values`` as the version's first form with a choice field ``key`` words them (the case's
-    categories come from the referral's answers); a value no form knows is shown as it is."""
-    for form_key, form in sorted(engine.forms_of(version).items()):
-        field = next((f for f in form.fields if f.key == key and f.option_labels), None)
-        if field is not None:
-            translate = engine.form_translator(version, form_key, language)
-            return [_word(translate, field.option_labels.get(v) or str(v)) for v in values]
-    return [str(v) for v in values]
+def _labels(words: dict, key: str, values) -> list[str]:
+    """The labels of ``values`` as the forms word them (the case's categories come from the referral's answers);
+    a value no form knows is shown as it is."""
+    return [words.get(key, {}).get(v) or str(v) for v in values]
 
 
 def _answer_text(entry: dict, key: str) -> str | None:

@@ -11,20 +11,23 @@ from . import definitions
 
 
 def choice_words(engine, language: str) -> dict[str, dict[str, str]]:
-    """``{field key: {option value: label in language}}`` over every form of the latest published version; a
-    key two forms share keeps the first form's labels for a value and adds the other's new values."""
+    """``{field key: {option value: label in language}}`` over every form of the latest published version."""
     with engine.db.read() as session:
         version = definitions.latest(session)
-        if version is None:
-            return {}
-        forms = engine.forms_of(version)
-        translators = {key: engine.form_translator(version, key, language) for key in sorted(forms)}
+        return words_of(engine, version, language) if version is not None else {}
+
+
+def words_of(engine, version, language: str) -> dict[str, dict[str, str]]:
+    """The same over the forms of ``version``; a key two forms share keeps the first form's (by form key) label
+    for a value and adds the other's new values."""
+    forms = engine.forms_of(version)
     words: dict[str, dict[str, str]] = {}
     for key in sorted(forms):
+        translate = engine.form_translator(version, key, language)
         for field in _choice_fields(forms[key].fields):
             table = words.setdefault(field.key, {})
             for value, text in (field.option_labels or {}).items():
-                table.setdefault(value, translators[key](text))
+                table.setdefault(value, translate(text))
     return words
 
 
