@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
-from flask import current_app, g, render_template
+from flask import Response, current_app, g, render_template
 from flask_babel import gettext as _
 
 from engine import i18n
@@ -86,3 +86,9 @@ def render(report: dict, table: dict, fmt: str) -> bytes:
     html = render_template("report_print.html", report=report, table=table, words=words,
                            prepared_at=_engine().now(), prepared_by=g.actor.full_name)
     return html_to_pdf(html)
+
+
+def download(report: dict, table: dict, fmt: str) -> Response:
+    """The report as a file to save, named after its month, level and unit."""
+    return Response(render(report, table, fmt), mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{file_name(report, fmt)}"'})

@@ -184,7 +184,7 @@ def _render(template, texts, context, language) -> str:
     try:
         body = templates.render(template, context, texts, language)
     except templates.RenderFailed as err:
-        raise InvalidInput(f"The document {template.name!r} could not be made: {err}",
+        raise InvalidInput(N_("The document could not be made from its template."),
                            fields={"template": [str(err)]}) from None
     return body if "<html" in body[:500].lower() else (
         f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8"></head><body>{body}</body></html>')

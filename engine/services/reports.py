@@ -445,21 +445,34 @@ def _escalations(session, scope, level, start, end, groups, totals):
 
 def choices(engine, actor: Actor) -> dict:
     """The report's request as the user's form offers it: the levels and units in the user's scope, and the
-    defaults (the last whole month in the user's zone, the level a report of the user's office is grouped by)."""
+    defaults (``defaults``)."""
+    default = defaults(engine, actor)
+    with engine.db.read() as session:
+        units = _units(session, actor)
+    if actor.role == "social_worker":
+        levels = ("worker", "mahalla")
+    elif actor.role in DISTRICT:
+        levels = ("worker", "mahalla", "district")
+    else:
+        levels = LEVELS
+    return {"levels": list(levels), "units": units, "time_zone": default["time_zone"], "default": default}
+
+
+def defaults(engine, actor: Actor) -> dict:
+    """What a report asked for without parameters is: the last whole month in the user's zone, grouped as a
+    report of the user's office is (a worker's own cases by worker, a district by mahalla, the nation by region)."""
     actor.require(*REPORTING, action="see monthly reports")
     with engine.db.read() as session:
         zone = _zone_of(session, actor.district_id)
-        units = _units(session, actor)
     today = engine.now().astimezone(zone).date()
     year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     if actor.role == "social_worker":
-        levels, level, unit_id = ("worker", "mahalla"), "worker", None
+        level, unit_id = "worker", None
     elif actor.role in DISTRICT:
-        levels, level, unit_id = ("worker", "mahalla", "district"), "mahalla", actor.district_id
+        level, unit_id = "mahalla", actor.district_id
     else:
-        levels, level, unit_id = LEVELS, "region", None
-    return {"levels": list(levels), "units": units, "time_zone": zone.key,
-            "default": {"year": year, "month": month, "level": level, "unit_id": unit_id, "time_zone": zone.key}}
+        level, unit_id = "region", None
+    return {"year": year, "month": month, "level": level, "unit_id": unit_id, "time_zone": zone.key}
 
 
 def _units(session, actor: Actor) -> list[dict]:

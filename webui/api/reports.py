@@ -2,38 +2,30 @@
 PDF (``format``) — the same files the HTML app downloads."""
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import g, jsonify, request
 
 from engine.errors import InvalidInput
+from engine.i18n import N_
 from engine.services import reports as report_service
 
 from .. import report_files
-from . import bp, engine
-
-
-def _number(name):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput("The report request is not valid.", fields={name: ["Must be a whole number."]})
-    return int(raw)
+from . import arg_int, bp, engine
 
 
 @bp.get("/reports/monthly")
 def monthly_report():
-    default = report_service.choices(engine(), g.actor)["default"]
+    default = report_service.defaults(engine(), g.actor)
     fmt = request.args.get("format") or "json"
     if fmt not in ("json", *report_files.FORMATS):
-        raise InvalidInput("The report request is not valid.", fields={"format": ["Choose json, csv, xlsx or pdf."]})
-    asked = {name: _number(name) if name in request.args else default[name] for name in ("year", "month", "unit_id")}
+        raise InvalidInput(N_("The report request is not valid."),
+                           fields={"format": [N_("Choose json, csv, xlsx or pdf.")]})
+    # a unit given empty is the whole scope; a parameter left out takes the default
+    asked = {name: arg_int(name) if name in request.args else default[name] for name in ("year", "month", "unit_id")}
     asked["level"] = request.args.get("level") or default["level"]
     asked["time_zone"] = request.args.get("time_zone") or default["time_zone"]
     if fmt == "json":
         return jsonify(report_service.monthly(engine(), g.actor, **asked))
-    report, table = report_files.monthly(asked)
-    return Response(report_files.render(report, table, fmt), mimetype=report_files.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{report_files.file_name(report, fmt)}"'})
+    return report_files.download(*report_files.monthly(asked), fmt)
 
 
 @bp.get("/reports/choices")

@@ -1,7 +1,7 @@
 """Monthly reports: the page with its charts, and the same figures as CSV, XLSX and PDF downloads."""
 from __future__ import annotations
 
-from flask import Response, g, render_template, request
+from flask import g, render_template, request
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput
@@ -53,7 +53,5 @@ def report_page():
 @login_required
 def report_file():
     fmt = request.path.rsplit(".", 1)[1]
-    offer = report_service.choices(engine(), g.actor)
-    report, table = report_files.monthly(report_request(offer["default"]))
-    return Response(report_files.render(report, table, fmt), mimetype=report_files.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{report_files.file_name(report, fmt)}"'})
+    report, table = report_files.monthly(report_request(report_service.defaults(engine(), g.actor)))
+    return report_files.download(report, table, fmt)
