@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -201,14 +202,19 @@ def render(template: Template, context: dict, texts: dict[str, dict[str, str]], 
         return shown
 
     try:
-        compiled = _ENV.from_string(template.source)
-        html = compiled.render({**context, "t": t})
+        html = _compiled(template.source).render({**context, "t": t})
     except SecurityError as err:
         raise RenderFailed(N_("the template tried something documents may not do: %(error)s"), error=str(err))
     except Exception as err:  # noqa: BLE001 -- a methodologist's template on real data: any failure is theirs
         raise RenderFailed(N_("the template fails on this case's data: %(error)s"),
                            error=f"{type(err).__name__}: {err}")
     return html
+
+
+@lru_cache(maxsize=64)
+def _compiled(source: str):
+    """The template compiled once per text: every document printed from a published version reuses it."""
+    return _ENV.from_string(source)
 
 
 def _fits(text, params) -> bool:
