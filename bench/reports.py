@@ -48,7 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import START, Databases, Run, base_parser, make_engine, profiled, summary  # noqa: E402
-from bench.tasklists import PG_CONF, Statements, templates  # noqa: E402
+from bench.tasklists import DISTRICTS, PG_CONF, REGIONS, Statements, national_units, templates  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
@@ -62,7 +62,7 @@ NOW = datetime(2026, 11, 4, 6, 0, tzinfo=UTC)
 FIRST = datetime(2024, 11, 1, 0, 0, tzinfo=UTC)
 YEAR, MONTH = 2026, 10  # the month reported: the last full one before NOW
 ZONE = "Asia/Tashkent"
-REGIONS, DISTRICTS, MAHALLAS = 14, 200, 9_400
+# the country of bench/tasklists.py: REGIONS, DISTRICTS, MAHALLAS
 #: A task takes this share of its deadline (median; the pace varies per case and per task, log-normally).
 SHARE_OF_DEADLINE = 0.4
 DELIVERY, MONITORING = 5, 6
@@ -170,22 +170,7 @@ class World:
         rng, w = self.rng, self.w
         base = w.sql("SELECT COALESCE(MAX(id), 0) FROM org_units").fetchone()[0] + 1000
         password_hash = w.sql("SELECT password_hash FROM users WHERE username = 'worker1'").fetchone()[0]
-        regions = [base + n for n in range(REGIONS)]
-        districts = [base + REGIONS + n for n in range(DISTRICTS)]
-        sizes = [rng.lognormvariate(0, 0.45) for _ in districts]
-        scale = MAHALLAS / sum(sizes)
-        counts = [max(8, round(s * scale)) for s in sizes]
-        counts[-1] += MAHALLAS - sum(counts)
-        units, mahallas = [], []
-        for r in regions:
-            units.append((r, "region", f"Viloyat {r - base + 1}", None, None))
-        next_id = base + REGIONS + DISTRICTS
-        for n, (d, count) in enumerate(zip(districts, counts)):
-            units.append((d, "district", f"Tuman {n + 1}", regions[n % REGIONS], "UZ"))
-            for m in range(count):
-                units.append((next_id, "mahalla", f"Mahalla {n + 1}-{m + 1}", d, None))
-                mahallas.append((next_id, d))
-                next_id += 1
+        regions, districts, units, mahallas = national_units(rng, base)
         w.rows("org_units", ["id", "kind", "name", "parent_id", "calendar"], units)
         uid = w.sql("SELECT COALESCE(MAX(id), 0) FROM users").fetchone()[0] + 1000
         users, links = [], []

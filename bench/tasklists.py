@@ -93,6 +93,29 @@ def _deadline_days(task) -> float:
 
 # --- the generator -----------------------------------------------------------------------------------------
 
+def national_units(rng, base: int):
+    """A country's org units numbered from ``base``: REGIONS regions, DISTRICTS districts spread over them, and
+    MAHALLAS mahallas shared out log-normally (districts differ in size, at least 8 mahallas each). Returns the
+    region ids, the district ids, the ``org_units`` rows (id, kind, name, parent_id, calendar) and the
+    (mahalla id, district id) pairs."""
+    regions = [base + n for n in range(REGIONS)]
+    districts = [base + REGIONS + n for n in range(DISTRICTS)]
+    sizes = [rng.lognormvariate(0, 0.45) for _ in districts]
+    scale = MAHALLAS / sum(sizes)
+    counts = [max(8, round(size * scale)) for size in sizes]
+    counts[-1] += MAHALLAS - sum(counts)
+    rows = [(r, "region", f"Viloyat {r - base + 1}", None, None) for r in regions]
+    mahallas = []
+    next_id = base + REGIONS + DISTRICTS
+    for n, (d, count) in enumerate(zip(districts, counts)):
+        rows.append((d, "district", f"Tuman {n + 1}", regions[n % REGIONS], "UZ"))
+        for m in range(count):
+            rows.append((next_id, "mahalla", f"Mahalla {n + 1}-{m + 1}", d, None))
+            mahallas.append((next_id, d))
+            next_id += 1
+    return regions, districts, rows, mahallas
+
+
 class World:
     """The organisation (created once) and the generator of open cases with their tasks."""
 
@@ -114,22 +137,7 @@ class World:
             base = cur.fetchone()[0] + 1000
             cur.execute("SELECT password_hash FROM users WHERE username = 'worker1'")
             password_hash = cur.fetchone()[0]
-            regions = [base + n for n in range(REGIONS)]
-            districts = [base + REGIONS + n for n in range(DISTRICTS)]
-            sizes = [rng.lognormvariate(0, 0.45) for _ in districts]
-            scale = MAHALLAS / sum(sizes)
-            counts = [max(8, round(s * scale)) for s in sizes]
-            counts[-1] += MAHALLAS - sum(counts)
-            mahallas, unit_rows = [], []
-            for r in regions:
-                unit_rows.append((r, "region", f"Viloyat {r - base + 1}", None, None))
-            next_id = base + REGIONS + DISTRICTS
-            for n, (d, count) in enumerate(zip(districts, counts)):
-                unit_rows.append((d, "district", f"Tuman {n + 1}", regions[n % REGIONS], "UZ"))
-                for m in range(count):
-                    unit_rows.append((next_id, "mahalla", f"Mahalla {n + 1}-{m + 1}", d, None))
-                    mahallas.append((next_id, d))
-                    next_id += 1
+            regions, districts, unit_rows, mahallas = national_units(rng, base)
             with cur.copy("COPY org_units (id, kind, name, parent_id, calendar) FROM STDIN") as copy:
                 for row in unit_rows:
                     copy.write_row(row)
